@@ -1,0 +1,74 @@
+# routebundle — run `make help` for the targets.
+#
+# Everything the tests need is built here from the Go module proxy into bin/:
+# kube-apiserver and etcd for envtest, prometheus and promtool for the rule and
+# exporter tests. CRDs are read from the Go module cache, never copied.
+
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := $(CURDIR)/bin
+export ROUTEBUNDLE_BIN := $(BIN)
+
+# Tool versions are pinned in tools/kube/go.mod and tools/prometheus/go.mod.
+
+FUZZTIME ?= 10s
+# Fuzz targets as package:Func; each runs for FUZZTIME in `make fuzz`.
+FUZZ_TARGETS :=
+
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/bundlegen
+	$(GO) build -o $(BIN)/bundlegen ./cmd/bundlegen
+
+.PHONY: run
+run: build ## generate the bundle for the embedded podinfo example to stdout
+	$(BIN)/bundlegen generate -o -
+
+.PHONY: tools
+tools: $(TOOLS) ## build kube-apiserver, etcd, prometheus and promtool into bin/
+
+$(BIN)/kube-apiserver: tools/kube/go.mod
+	cd tools/kube && $(GO) build -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+
+$(BIN)/etcd: tools/kube/go.mod
+	cd tools/kube && $(GO) build -o $@ go.etcd.io/etcd/server/v3
+
+$(BIN)/promtool: tools/prometheus/go.mod
+	cd tools/prometheus && $(GO) build -o $@ github.com/prometheus/prometheus/cmd/promtool
+
+$(BIN)/prometheus: tools/prometheus/go.mod
+	cd tools/prometheus && $(GO) build -o $@ github.com/prometheus/prometheus/cmd/prometheus
+
+.PHONY: test
+test: tools lint ## run every test (unit, golden, envtest, promtool, fuzz seeds)
+	$(GO) test -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=5s
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(find . -name '*.go' -not -path './bin/*' -not -path './.cache/*' | xargs gofmt -l); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: bench
+bench: ## run the benchmarks
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+.PHONY: clean
+clean: ## remove bin/
+	rm -rf $(BIN)

@@ -1,0 +1,3 @@
+module github.com/routebundle/routebundle
+
+go 1.26.7

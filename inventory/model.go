@@ -1,0 +1,153 @@
+// Package inventory is routebundle's model of "which routes exist where": route
+// sets read from Istio WasmPlugin and Telemetry objects, whether they came from
+// files or from the API server, plus the diagnostics found while reading them.
+package inventory
+
+import (
+	"slices"
+
+	"github.com/routebundle/routebundle/diag"
+)
+
+// ScopeKind says which proxies a route set's classification runs in.
+type ScopeKind string
+
+// Scope kinds, from narrowest to widest.
+const (
+	// ScopeWaypoint: targetRefs to a Gateway (class istio-waypoint) or GatewayClass.
+	ScopeWaypoint ScopeKind = "waypoint"
+	// ScopeService: targetRefs to a Service or ServiceEntry (served by a waypoint).
+	ScopeService ScopeKind = "service"
+	// ScopeWorkload: a workload selector (sidecars).
+	ScopeWorkload ScopeKind = "workload"
+	// ScopeNamespace: neither selector nor targetRefs, outside the root namespace.
+	ScopeNamespace ScopeKind = "namespace"
+	// ScopeMesh: neither selector nor targetRefs, in the root namespace.
+	ScopeMesh ScopeKind = "mesh"
+)
+
+// RootNamespace is Istio's default root namespace: policies there apply mesh-wide.
+const RootNamespace = "istio-system"
+
+// TargetRef is one entry of spec.targetRefs.
+type TargetRef struct {
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Scope is where a route set applies.
+type Scope struct {
+	Kind      ScopeKind `json:"kind"`
+	Namespace string    `json:"namespace"`
+	// TargetRefs is set for ScopeWaypoint and ScopeService.
+	TargetRefs []TargetRef `json:"targetRefs,omitempty"`
+	// Selector is set for ScopeWorkload (spec.selector.matchLabels).
+	Selector map[string]string `json:"selector,omitempty"`
+}
+
+// Metric is an Istio standard metric as named in Telemetry overrides.
+type Metric string
+
+// Istio's metric selectors (istio.telemetry.v1.MetricSelector.IstioMetric).
+const (
+	AllMetrics       Metric = "ALL_METRICS"
+	RequestCount     Metric = "REQUEST_COUNT"
+	RequestDuration  Metric = "REQUEST_DURATION"
+	RequestSize      Metric = "REQUEST_SIZE"
+	ResponseSize     Metric = "RESPONSE_SIZE"
+	TCPOpened        Metric = "TCP_OPENED_CONNECTIONS"
+	TCPClosed        Metric = "TCP_CLOSED_CONNECTIONS"
+	TCPSentBytes     Metric = "TCP_SENT_BYTES"
+	TCPReceivedBytes Metric = "TCP_RECEIVED_BYTES"
+	GRPCRequestMsgs  Metric = "GRPC_REQUEST_MESSAGES"
+	GRPCResponseMsgs Metric = "GRPC_RESPONSE_MESSAGES"
+)
+
+// Route is one classification entry: requests for which Condition is the
+// first to hold get the tag value Value.
+type Route struct {
+	Value string `json:"value"`
+	// Condition is a CEL expression over Envoy attributes; empty means always true.
+	Condition string `json:"condition,omitempty"`
+	// Field is the path of this entry in its object, for diagnostics.
+	Field  string      `json:"field,omitempty"`
+	Source diag.Source `json:"source"`
+}
+
+// RouteSet is one route classification that reaches a metric tag: the
+// ordered routes, the tag they land on, which metrics carry it and where it
+// applies. Routes of one set share every recording rule and dashboard panel.
+type RouteSet struct {
+	// ID is deterministic and unique within an inventory; it is built from
+	// the namespace and object names, never from route values.
+	ID        string `json:"id"`
+	Namespace string `json:"namespace"`
+	Scope     Scope  `json:"scope"`
+	// Tag is the metric label the Telemetry writes (route_name, request_operation, ...).
+	Tag string `json:"tag"`
+	// Attribute is the attributegen output attribute (istio_operationId); empty
+	// when the Telemetry classifies with a pure CEL expression.
+	Attribute string  `json:"attribute,omitempty"`
+	Routes    []Route `json:"routes"`
+	// Metrics are the Istio metrics that carry Tag, expanded (never ALL_METRICS), sorted.
+	Metrics []Metric `json:"metrics"`
+	// Plugin is the WasmPlugin that computes the attribute; zero for CEL-only sets.
+	Plugin diag.ObjectRef `json:"plugin,omitzero"`
+	// Telemetry is the Telemetry that copies the attribute onto Tag.
+	Telemetry diag.ObjectRef `json:"telemetry"`
+	// Annotations of the WasmPlugin (or of the Telemetry for CEL-only sets):
+	// per-set and per-route alerting overrides live there.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Source      diag.Source       `json:"source"`
+}
+
+// HasMetric reports whether the route tag is on metric m.
+func (rs *RouteSet) HasMetric(m Metric) bool { return slices.Contains(rs.Metrics, m) }
+
+// HasLatency reports whether per-route latency exists (the tag is on REQUEST_DURATION).
+func (rs *RouteSet) HasLatency() bool { return rs.HasMetric(RequestDuration) }
+
+// RouteValues returns the distinct route values in classification order.
+func (rs *RouteSet) RouteValues() []string {
+	seen := make(map[string]bool, len(rs.Routes))
+	out := make([]string, 0, len(rs.Routes))
+	for _, r := range rs.Routes {
+		if !seen[r.Value] {
+			seen[r.Value] = true
+			out = append(out, r.Value)
+		}
+	}
+	return out
+}
+
+// Namespace records the labels that matter for routing of one namespace.
+type Namespace struct {
+	Name string `json:"name"`
+	// UseWaypoint is the istio.io/use-waypoint label.
+	UseWaypoint string `json:"useWaypoint,omitempty"`
+	// DataplaneMode is the istio.io/dataplane-mode label (ambient).
+	DataplaneMode string      `json:"dataplaneMode,omitempty"`
+	Source        diag.Source `json:"source"`
+}
+
+// Gateway is a Gateway API gateway; waypoints have class istio-waypoint.
+type Gateway struct {
+	Namespace string      `json:"namespace"`
+	Name      string      `json:"name"`
+	Class     string      `json:"class"`
+	Source    diag.Source `json:"source"`
+}
+
+// WaypointClass is the GatewayClass of Istio waypoints.
+const WaypointClass = "istio-waypoint"
+
+// Inventory is everything routebundle knows about the mesh's route classification.
+type Inventory struct {
+	// RouteSets are sorted by ID.
+	RouteSets   []RouteSet  `json:"routeSets"`
+	Namespaces  []Namespace `json:"namespaces,omitempty"`
+	Gateways    []Gateway   `json:"gateways,omitempty"`
+	Diagnostics diag.List   `json:"-"`
+}
