@@ -1,0 +1,238 @@
+// Package attrgen emulates Istio's attributegen Wasm plugin: it compiles the
+// CEL conditions of a WasmPlugin's `match` list against Envoy's attributes and
+// classifies requests exactly as the plugin does (in order, first true wins,
+// an empty condition is always true).
+//
+// It also reads the two shapes a Telemetry tag value takes: a reference to a
+// Wasm attribute (ParseAttributeRef) and a pure CEL classification written as
+// a chain of conditionals (ExtractRoutes).
+//
+// The CEL dialect is Envoy's: Envoy builds its evaluator with comprehensions,
+// string conversion and string/list concatenation disabled, and RE2 regexes.
+// Envoy only parses expressions; this package also type-checks them so that
+// a typo such as request.methd is caught before it silently yields `unknown`.
+package attrgen
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/env"
+	"github.com/google/cel-go/common/operators"
+	"github.com/google/cel-go/common/overloads"
+)
+
+// Env is a CEL environment declaring Envoy's attributes as attributegen sees
+// them. It is safe for concurrent use. Compiled conditions are cached per
+// Env, so Classify compiles each distinct condition once.
+type Env struct {
+	cel *cel.Env
+
+	mu    sync.Mutex
+	cache map[string]compiled
+}
+
+// maxCached bounds the condition cache; a controller that sees many
+// generations of WasmPlugins must not grow without limit.
+const maxCached = 4096
+
+// NewEnv returns an environment with Envoy's attributes and Envoy's subset of
+// the CEL standard library.
+func NewEnv() (*Env, error) {
+	opts := []cel.EnvOption{
+		cel.StdLib(cel.StdLibSubset(envoySubset())),
+		// Envoy's evaluator (cel-cpp) compares numbers across types.
+		cel.CrossTypeNumericComparisons(true),
+		cel.DefaultUTCTimeZone(true),
+	}
+	for _, a := range attributes() {
+		opts = append(opts, cel.Variable(a.name, a.typ))
+	}
+	ce, err := cel.NewCustomEnv(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("attrgen: building the CEL environment: %w", err)
+	}
+	return &Env{cel: ce, cache: make(map[string]compiled)}, nil
+}
+
+// envoySubset removes what Envoy's "security-oriented defaults" leave out of
+// its CEL runtime: string conversion (string(x)) and string, bytes and list
+// concatenation. Comprehension macros are rejected separately, with a
+// clearer message than "undeclared reference".
+func envoySubset() *env.LibrarySubset {
+	return &env.LibrarySubset{
+		ExcludeFunctions: []*env.Function{
+			{Name: operators.Add, Overloads: []*env.Overload{
+				{ID: overloads.AddString}, {ID: overloads.AddBytes}, {ID: overloads.AddList},
+			}},
+			{Name: overloads.TypeConvertString},
+		},
+	}
+}
+
+// CompileError is a condition or tag expression that does not compile. Line
+// and Column are 1-based positions within the expression.
+type CompileError struct {
+	Line    int
+	Column  int
+	Message string
+
+	// kind says how Envoy itself would treat the expression; see errorKind.
+	kind errorKind
+}
+
+// errorKind separates errors Envoy also hits when it creates the expression
+// (the whole attributegen configuration is then rejected) from errors only
+// this package's type checker finds (Envoy evaluates such expressions
+// dynamically and usually fails at run time).
+type errorKind int
+
+const (
+	kindRejected errorKind = iota // parse error or a feature Envoy disables
+	kindChecked                   // type-check error; Envoy still creates the expression
+)
+
+func (e *CompileError) Error() string {
+	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Message)
+}
+
+// RejectedByEnvoy reports whether Envoy itself refuses to create the
+// expression. attributegen then rejects its whole configuration, so no
+// attribute of that WasmPlugin is ever set.
+func (e *CompileError) RejectedByEnvoy() bool { return e.kind == kindRejected }
+
+// Program is a compiled expression; evaluate it with Match or EvalString.
+type Program struct {
+	expr    string
+	prog    cel.Program
+	outType *cel.Type
+}
+
+// Expr returns the source expression.
+func (p *Program) Expr() string { return p.expr }
+
+// OutputType returns the CEL type the expression evaluates to ("bool",
+// "string", ...), or "dyn" when it is only known at run time.
+func (p *Program) OutputType() string {
+	if p.outType == nil {
+		return "dyn"
+	}
+	return p.outType.String()
+}
+
+// Compile parses and type-checks expr. The error, if any, is a *CompileError.
+func (e *Env) Compile(expr string) (*Program, error) {
+	checked, err := e.check(expr)
+	if err != nil {
+		return nil, err
+	}
+	return e.program(expr, checked)
+}
+
+// CompileCondition is Compile for a match condition: the expression must
+// evaluate to a bool (attributegen counts anything else as a failed
+// evaluation and stops classifying).
+func (e *Env) CompileCondition(expr string) (*Program, error) {
+	p, err := e.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	if t := p.OutputType(); t != "bool" && t != "dyn" {
+		return nil, &CompileError{Line: 1, Column: 1, kind: kindChecked,
+			Message: fmt.Sprintf("condition must evaluate to bool, not %s", t)}
+	}
+	return p, nil
+}
+
+// check parses expr, rejects what Envoy rejects and type-checks the rest.
+func (e *Env) check(expr string) (*cel.Ast, error) {
+	parsed, iss := e.cel.Parse(expr)
+	if iss.Err() != nil {
+		return nil, issueError(iss, kindRejected)
+	}
+	if err := rejectComprehensions(parsed); err != nil {
+		return nil, err
+	}
+	checked, iss := e.cel.Check(parsed)
+	if iss.Err() != nil {
+		ce := issueError(iss, kindChecked)
+		explainUndeclared(ce, expr)
+		return nil, ce
+	}
+	return checked, nil
+}
+
+func (e *Env) program(expr string, a *cel.Ast) (*Program, error) {
+	prog, err := e.cel.Program(a, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, &CompileError{Line: 1, Column: 1, Message: err.Error(), kind: kindRejected}
+	}
+	p := &Program{expr: expr, prog: prog}
+	if a.IsChecked() {
+		p.outType = a.OutputType()
+	}
+	return p, nil
+}
+
+// compileDynamic plans expr without type-checking, the way Envoy does, so
+// that an expression with a type error still evaluates (and fails or not)
+// as it would in the proxy.
+func (e *Env) compileDynamic(expr string) (*Program, error) {
+	parsed, iss := e.cel.Parse(expr)
+	if iss.Err() != nil {
+		return nil, issueError(iss, kindRejected)
+	}
+	return e.program(expr, parsed)
+}
+
+// issueError turns the first CEL issue into a CompileError.
+func issueError(iss *cel.Issues, kind errorKind) *CompileError {
+	errs := iss.Errors()
+	if len(errs) == 0 {
+		return &CompileError{Line: 1, Column: 1, Message: iss.Err().Error(), kind: kind}
+	}
+	first := errs[0]
+	ce := &CompileError{
+		Line:    max(first.Location.Line(), 1),
+		Column:  max(first.Location.Column(), 0) + 1,
+		Message: first.Message,
+		kind:    kind,
+	}
+	if strings.Contains(ce.Message, "'_+_' applied to '(string, string)'") ||
+		strings.Contains(ce.Message, "'_+_' applied to '(bytes, bytes)'") ||
+		strings.Contains(ce.Message, "'_+_' applied to '(list(") {
+		ce.Message += " (Envoy's CEL disables string and list concatenation)"
+	}
+	if strings.Contains(ce.Message, "reference to 'string'") {
+		ce.Message += " (Envoy's CEL disables string conversion)"
+	}
+	return ce
+}
+
+// msgComprehension explains why all/exists/exists_one/map/filter fail.
+const msgComprehension = "comprehensions (all, exists, exists_one, map, filter) are disabled in Envoy's CEL"
+
+// rejectComprehensions reports the first comprehension macro in a parsed
+// expression: Envoy refuses to create such an expression.
+func rejectComprehensions(a *cel.Ast) error {
+	native := a.NativeRep()
+	var found celast.Expr
+	celast.PreOrderVisit(native.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
+		if found == nil && x.Kind() == celast.ComprehensionKind {
+			found = x
+		}
+	}))
+	if found == nil {
+		return nil
+	}
+	loc := native.SourceInfo().GetStartLocation(found.ID())
+	return &CompileError{
+		Line:    max(loc.Line(), 1),
+		Column:  max(loc.Column(), 0) + 1,
+		Message: msgComprehension,
+		kind:    kindRejected,
+	}
+}

@@ -1,0 +1,79 @@
+package attrgen
+
+import (
+	"fmt"
+	"strings"
+)
+
+// explainUndeclared rewrites the checker's "undeclared reference to
+// 'request'" for a misspelt attribute into "unknown attribute
+// 'request.methd'; did you mean 'request.method'?".
+func explainUndeclared(ce *CompileError, expr string) {
+	if !strings.HasPrefix(ce.Message, "undeclared reference to '") {
+		return
+	}
+	name := dottedNameAt(expr, ce.Line, ce.Column)
+	root, _, dotted := strings.Cut(name, ".")
+	if !dotted || !envoyRoot(root) {
+		return
+	}
+	ce.Message = fmt.Sprintf("unknown attribute '%s'", name)
+	if s := closestAttribute(name); s != "" {
+		ce.Message += fmt.Sprintf("; did you mean '%s'?", s)
+	}
+}
+
+// dottedNameAt returns the a.b.c identifier chain starting at the 1-based
+// line and column of expr.
+func dottedNameAt(expr string, line, column int) string {
+	lines := strings.Split(expr, "\n")
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	runes := []rune(lines[line-1])
+	if column < 1 || column > len(runes) {
+		return ""
+	}
+	end := column - 1
+	for end < len(runes) && (isIdentChar(runes[end]) || runes[end] == '.') {
+		end++
+	}
+	return strings.TrimRight(string(runes[column-1:end]), ".")
+}
+
+// closestAttribute returns the declared attribute nearest to name, if any
+// is within a small edit distance.
+func closestAttribute(name string) string {
+	root := name[:strings.IndexByte(name, '.')+1] // "request."
+	best, bestDist := "", 4
+	for _, a := range attributes() {
+		if !strings.HasPrefix(a.name, root) {
+			continue
+		}
+		if d := editDistance(name, a.name); d < bestDist {
+			best, bestDist = a.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
