@@ -60,7 +60,7 @@ func TestClassify(t *testing.T) {
 		{name: "response code", routes: []Route{{Value: "5xx", Condition: "response.code >= 500"}, {Value: "ok", Condition: "response.code < 500"}},
 			req: Request{Method: "GET", Target: "/", ResponseCode: 503}, value: "5xx", index: 0, evaluated: 1, errIndex: -1},
 		{name: "extra attributes", routes: []Route{{Value: "local", Condition: "source.address.startsWith('10.') && filter_state['wasm.x'] == 'y'"}},
-			req: Request{Method: "GET", Target: "/", Attributes: map[string]any{"source.address": "10.0.0.1", "filter_state": map[string]any{"wasm.x": "y"}}},
+			req:   Request{Method: "GET", Target: "/", Attributes: map[string]any{"source.address": "10.0.0.1", "filter_state": map[string]any{"wasm.x": "y"}}},
 			value: "local", index: 0, evaluated: 1, errIndex: -1},
 		{name: "regex", routes: []Route{{Value: "book", Condition: "request.url_path.matches('^/books/[[:alnum:]]+$')"}},
 			req: Request{Method: "GET", Target: "/books/a1?x"}, value: "book", index: 0, evaluated: 1, errIndex: -1},
