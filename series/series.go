@@ -87,3 +87,25 @@ const UnknownRatio5m = "workload:istio_requests_route_unknown:ratio_rate5m"
 
 // ResponsesRate5m is the per-route request rate split by response code.
 const ResponsesRate5m = "route_code:istio_requests:rate5m"
+
+// LabelRouteTag is added to the per-workload unknown-share series and alerts:
+// it names the route tag (route_name, request_operation, ...) whose value was
+// "unknown", so that two classifications of one workload stay apart.
+const LabelRouteTag = "route_tag"
+
+// Labels that every routebundle alert carries, for Alertmanager routing.
+const (
+	AlertLabelSeverity  = "severity"
+	AlertLabelNamespace = "namespace"
+	AlertLabelWorkload  = "workload"
+	AlertLabelRoute     = "route"
+)
+
+// Alert names.
+const (
+	AlertRouteErrorRatioHigh    = "RouteErrorRatioHigh"
+	AlertRouteLatencyP99High    = "RouteLatencyP99High"
+	AlertRouteErrorBudgetBurn   = "RouteErrorBudgetBurn"
+	AlertRouteErrorBudgetTicket = "RouteErrorBudgetSlowBurn"
+	AlertWorkloadUnknownRoutes  = "WorkloadUnknownRouteShareHigh"
+)
