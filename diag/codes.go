@@ -1,0 +1,105 @@
+package diag
+
+// Stable diagnostic codes. A code never changes meaning or severity; new
+// findings get new codes. docs/diagnostics.md is generated from Codes (run
+// `go test ./diag -update`).
+const (
+	// CodeMalformedDocument: a YAML or JSON document does not parse.
+	CodeMalformedDocument = "RB001"
+	// CodeInvalidField: a field has the wrong type or value, or a required
+	// field (spec, metadata.name, output_attribute, ...) is missing.
+	CodeInvalidField = "RB002"
+	// CodeBareAttribute: a tag reads a Wasm attribute by its bare name, which
+	// Istio 1.24 and later resolve to nothing: the tag is always "unknown".
+	CodeBareAttribute = "RB003"
+	// CodeUnproducedAttribute: a tag reads filter_state['wasm.X'] but no
+	// attributegen WasmPlugin that runs where the Telemetry applies produces X.
+	CodeUnproducedAttribute = "RB004"
+	// CodeUnconsumedAttribute: an attributegen output attribute is read by no
+	// Telemetry tag in its scope, so it never reaches a metric.
+	CodeUnconsumedAttribute = "RB005"
+	// CodeWaypointUnreached: a policy uses selector (or a WasmPlugin has no
+	// targetRefs) in a namespace served by a waypoint, which ignores it.
+	CodeWaypointUnreached = "RB006"
+	// CodeNoRouteLatency: the route tag is on REQUEST_COUNT but not on
+	// REQUEST_DURATION, so there is no per-route latency.
+	CodeNoRouteLatency = "RB007"
+	// CodeInvalidCondition: a condition does not compile as CEL against the
+	// attributes attributegen offers; the plugin refuses its whole config.
+	CodeInvalidCondition = "RB008"
+	// CodeDuplicateValue: a match repeats the value of an earlier match of
+	// the same attribute (legitimate, but often a copy-paste slip).
+	CodeDuplicateValue = "RB009"
+	// CodeDuplicateCondition: a match repeats the condition of an earlier
+	// match; the first one always wins, so it never fires.
+	CodeDuplicateCondition = "RB010"
+	// CodeUnreachableMatch: a match follows an always-true one (empty
+	// condition or literal true) and never fires.
+	CodeUnreachableMatch = "RB011"
+	// CodeUnanchoredRegex: matches() uses a pattern without ^ or $; RE2
+	// matches it anywhere in the string.
+	CodeUnanchoredRegex = "RB012"
+	// CodeUnspecifiedPhase: the WasmPlugin sets no phase, so the control
+	// plane places it; Istio releases that put such plugins after the stats
+	// filter report the tag as "unknown". Set phase: STATS (or AUTHN/AUTHZ).
+	CodeUnspecifiedPhase = "RB013"
+	// CodeUnboundedTagValue: a tag value is built from the raw path, query or
+	// headers: every distinct request makes a new time series.
+	CodeUnboundedTagValue = "RB014"
+	// CodeNonPrometheusProvider: a Telemetry metrics entry names providers
+	// none of which is prometheus; its tags never reach Prometheus.
+	CodeNonPrometheusProvider = "RB015"
+	// CodeReservedValue: a route value is empty or "unknown", which cannot be
+	// told apart from requests that no match classified.
+	CodeReservedValue = "RB016"
+	// CodeResponseOnRequest: an attribute evaluated ON_REQUEST has a
+	// condition that reads response attributes, which do not exist yet.
+	CodeResponseOnRequest = "RB017"
+	// CodeOpaqueTagExpression: a tag value is a CEL expression whose values
+	// cannot be listed, so no route set is built from it.
+	CodeOpaqueTagExpression = "RB018"
+	// CodeShadowedProducer: several attributegen configs in one scope produce
+	// the same attribute; the one that runs last wins whenever it matches.
+	CodeShadowedProducer = "RB019"
+	// CodeDuplicateObject: the same object (kind, namespace, name) was read
+	// twice; the later one is used.
+	CodeDuplicateObject = "RB020"
+	// CodeEmptyMatch: an attributegen attribute has no match entries and is
+	// never set.
+	CodeEmptyMatch = "RB021"
+)
+
+// CodeInfo documents one diagnostic code.
+type CodeInfo struct {
+	Code     string
+	Severity Severity
+	Summary  string
+}
+
+// Codes lists every diagnostic code in order, with the severity it is always
+// reported at.
+func Codes() []CodeInfo {
+	return []CodeInfo{
+		{CodeMalformedDocument, Error, "a YAML or JSON document does not parse; the other documents are still read"},
+		{CodeInvalidField, Error, "a field has the wrong type or value, or a required field is missing (`attributes: \"oops\"`, no `spec`)"},
+		{CodeBareAttribute, Error, "a tag reads a Wasm attribute by its bare name (`istio_operationId`); Istio ≥ 1.24 reports `unknown`: use `filter_state['wasm.istio_operationId']`"},
+		{CodeUnproducedAttribute, Error, "a tag reads an attribute that no attributegen WasmPlugin running where the Telemetry applies produces: always `unknown`"},
+		{CodeUnconsumedAttribute, Warning, "an attributegen output attribute is read by no Telemetry tag in its scope, so it never reaches a metric"},
+		{CodeWaypointUnreached, Error, "a WasmPlugin or Telemetry uses `selector` (or a WasmPlugin has no `targetRefs`) in a namespace served by a waypoint, which ignores it: use `targetRefs`"},
+		{CodeNoRouteLatency, Warning, "the route tag is on REQUEST_COUNT but not on REQUEST_DURATION: no per-route latency"},
+		{CodeInvalidCondition, Error, "a match condition does not compile as CEL (with its position); attributegen rejects the whole config"},
+		{CodeDuplicateValue, Info, "a match repeats the value of an earlier match of the same attribute"},
+		{CodeDuplicateCondition, Warning, "a match repeats the condition of an earlier match and never fires"},
+		{CodeUnreachableMatch, Warning, "a match follows an always-true one (empty condition or `true`) and never fires"},
+		{CodeUnanchoredRegex, Warning, "`matches()` uses a pattern without `^` or `$`; RE2 finds it anywhere in the string"},
+		{CodeUnspecifiedPhase, Warning, "the WasmPlugin sets no `phase`; Istio releases that place such plugins after the stats filter report `unknown`: set `phase: STATS` (or AUTHN/AUTHZ), all of which run before stats"},
+		{CodeUnboundedTagValue, Warning, "a tag value is built from the raw path, query or headers: unbounded metric cardinality"},
+		{CodeNonPrometheusProvider, Warning, "a Telemetry metrics entry names providers, none of them `prometheus`: its tags never reach Prometheus"},
+		{CodeReservedValue, Warning, "a route value is empty or `unknown`, indistinguishable from unclassified requests"},
+		{CodeResponseOnRequest, Warning, "an attribute evaluated `ON_REQUEST` has a condition reading `response.*`, which does not exist yet"},
+		{CodeOpaqueTagExpression, Info, "a tag value is a CEL expression whose values cannot be listed; no route set is built from it"},
+		{CodeShadowedProducer, Warning, "several attributegen configs in one scope produce the same attribute; the one that runs last wins when it matches"},
+		{CodeDuplicateObject, Warning, "the same kind/namespace/name was read twice; the later object is used"},
+		{CodeEmptyMatch, Warning, "an attributegen attribute has no match entries and is never set"},
+	}
+}

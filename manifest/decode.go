@@ -1,0 +1,244 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/routebundle/routebundle/diag"
+)
+
+// maxListDepth bounds nested `kind: List` objects.
+const maxListDepth = 4
+
+// Decode reads every object in data, which came from file. Documents are
+// separated by `---` lines; a document that does not parse becomes a
+// diagnostic naming file and line, and the documents after it are still read.
+// Documents that are not mappings with a `kind` (Helm values, empty
+// documents) are skipped silently; `kind: List` and `kind: FooList` objects
+// are flattened into their items.
+func Decode(file string, data []byte) ([]Object, diag.List) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var (
+		objs  []Object
+		diags diag.List
+	)
+	for _, c := range splitDocuments(data) {
+		o, d := decodeChunk(file, c)
+		objs = append(objs, o...)
+		diags = append(diags, d...)
+	}
+	return objs, diags
+}
+
+// chunk is a run of lines holding one or more YAML documents.
+type chunk struct {
+	data []byte
+	// offset is the number of file lines before the chunk.
+	offset int
+}
+
+// splitDocuments cuts data at document markers (`---` at the start of a
+// line) so that a syntax error in one document cannot hide the next ones, as
+// it would with a single yaml.Decoder. The marker line stays in its chunk.
+func splitDocuments(data []byte) []chunk {
+	var (
+		out   []chunk
+		start int
+		line  int
+		first = 0
+	)
+	for pos := 0; pos < len(data); {
+		end := bytes.IndexByte(data[pos:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = pos + end + 1
+		}
+		if pos > start && isDocumentMarker(data[pos:next]) {
+			out = append(out, chunk{data: data[start:pos], offset: first})
+			start, first = pos, line
+		}
+		line++
+		pos = next
+	}
+	if start < len(data) {
+		out = append(out, chunk{data: data[start:], offset: first})
+	}
+	return out
+}
+
+func isDocumentMarker(line []byte) bool {
+	if !bytes.HasPrefix(line, []byte("---")) {
+		return false
+	}
+	rest := line[3:]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r'
+}
+
+func decodeChunk(file string, c chunk) ([]Object, diag.List) {
+	dec := yaml.NewDecoder(bytes.NewReader(c.data))
+	var (
+		objs  []Object
+		diags diag.List
+	)
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return objs, diags
+		}
+		if err != nil {
+			return objs, append(diags, syntaxDiagnostic(file, c.offset, err))
+		}
+		o, d := objectsFromDocument(file, c.offset, &doc)
+		objs = append(objs, o...)
+		diags = append(diags, d...)
+	}
+}
+
+func objectsFromDocument(file string, offset int, doc *yaml.Node) ([]Object, diag.List) {
+	root := doc
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, nil
+		}
+		root = doc.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	var content any
+	if err := root.Decode(&content); err != nil {
+		return nil, diag.List{syntaxDiagnostic(file, offset, err)}
+	}
+	m, ok := normalize(content, 0).(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	return flatten(file, offset, root, m, 0)
+}
+
+// flatten returns the object for root, or the items of a List.
+func flatten(file string, offset int, root *yaml.Node, m map[string]any, depth int) ([]Object, diag.List) {
+	kind, _ := m["kind"].(string)
+	if kind == "" {
+		return nil, nil
+	}
+	items, isList := m["items"].([]any)
+	if !strings.HasSuffix(kind, "List") || !isList {
+		o := FromUnstructured(m)
+		o.Source = diag.Source{File: file, Line: root.Line + offset}
+		o.node = root
+		o.lineOffset = offset
+		return []Object{o}, nil
+	}
+	itemsNode, _ := child(root, segment{key: "items"})
+	itemsNode = resolveAlias(itemsNode)
+	if depth >= maxListDepth {
+		return nil, diag.List{{
+			Severity: diag.Error, Code: diag.CodeMalformedDocument,
+			Message: fmt.Sprintf("%s nested more than %d deep; items ignored", kind, maxListDepth),
+			Source:  diag.Source{File: file, Line: root.Line + offset},
+		}}
+	}
+	var (
+		objs  []Object
+		diags diag.List
+	)
+	for i, it := range items {
+		im, ok := it.(map[string]any)
+		if !ok || itemsNode == nil || i >= len(itemsNode.Content) {
+			continue
+		}
+		o, d := flatten(file, offset, resolveAlias(itemsNode.Content[i]), im, depth+1)
+		objs = append(objs, o...)
+		diags = append(diags, d...)
+	}
+	return objs, diags
+}
+
+// normalize turns the map[any]any that yaml produces for non-string keys
+// into map[string]any, so that consumers see one shape whatever the input.
+// depth guards against pathological nesting.
+func normalize(v any, depth int) any {
+	if depth > 10000 {
+		return nil
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalize(e, depth+1)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = normalize(e, depth+1)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = normalize(e, depth+1)
+		}
+		return t
+	}
+	return v
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// isParserProblem reports whether msg ("line N: problem") is one of the
+// problems of yaml's parser stage, whose line numbers are off by one.
+func isParserProblem(msg string) bool {
+	_, problem, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return false
+	}
+	switch problem {
+	case "did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"did not find expected '-' indicator", "did not find expected <document start>",
+		"did not find expected <stream-start>", "did not find expected key",
+		"did not find expected node content", "found duplicate %TAG directive",
+		"found duplicate %YAML directive", "found incompatible YAML document",
+		"found undefined tag handle":
+		return true
+	}
+	return false
+}
+
+// syntaxDiagnostic turns a yaml error into a diagnostic whose line and
+// message count from the start of the file rather than of the document.
+func syntaxDiagnostic(file string, offset int, err error) diag.Diagnostic {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	shift := offset
+	if isParserProblem(msg) {
+		// yaml reports parser (not scanner) errors with a 0-based line.
+		shift++
+	}
+	line := offset + 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
+			line = n + shift
+		}
+	}
+	msg = yamlLine.ReplaceAllStringFunc(msg, func(s string) string {
+		n, convErr := strconv.Atoi(strings.TrimPrefix(s, "line "))
+		if convErr != nil {
+			return s
+		}
+		return "line " + strconv.Itoa(n+shift)
+	})
+	msg = strings.Join(strings.Fields(msg), " ")
+	return diag.Diagnostic{
+		Severity: diag.Error,
+		Code:     diag.CodeMalformedDocument,
+		Message:  "malformed YAML: " + msg,
+		Source:   diag.Source{File: file, Line: line},
+	}
+}

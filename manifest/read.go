@@ -1,0 +1,128 @@
+package manifest
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/routebundle/routebundle/diag"
+)
+
+// StdinName is the file name that objects read from stdin carry.
+const StdinName = "<stdin>"
+
+// Result is what reading produced: the objects in input order and the
+// diagnostics of documents that could not be decoded.
+type Result struct {
+	Objects     []Object
+	Diagnostics diag.List
+}
+
+func (r *Result) add(objs []Object, diags diag.List) {
+	r.Objects = append(r.Objects, objs...)
+	r.Diagnostics = append(r.Diagnostics, diags...)
+}
+
+// ReadPaths reads files and directories (recursively: *.yaml, *.yml,
+// *.json, skipping hidden directories) in the order given; "-" reads stdin.
+// A file named explicitly is read whatever its extension. A path that cannot
+// be read is an error naming it; malformed documents are diagnostics.
+func ReadPaths(paths []string, stdin io.Reader) (*Result, error) {
+	res := &Result{}
+	for _, p := range paths {
+		if err := readPath(res, p, stdin); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func readPath(res *Result, p string, stdin io.Reader) error {
+	if p == "-" {
+		if stdin == nil {
+			return fmt.Errorf("read %s: no standard input", StdinName)
+		}
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", StdinName, err)
+		}
+		res.add(Decode(StdinName, data))
+		return nil
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("read manifests: %w", err)
+	}
+	if !info.IsDir() {
+		return readFile(res, p)
+	}
+	return filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("read manifests: %w", err)
+		}
+		if d.IsDir() {
+			if name != p && isHidden(d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !IsManifestName(d.Name()) {
+			return nil
+		}
+		return readFile(res, name)
+	})
+}
+
+func readFile(res *Result, name string) error {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("read manifests: %w", err)
+	}
+	res.add(Decode(name, data))
+	return nil
+}
+
+// ReadFS reads every *.yaml, *.yml and *.json file of fsys in lexical order,
+// for example the embedded examples. Files are named by their path in fsys.
+func ReadFS(fsys fs.FS) (*Result, error) {
+	res := &Result{}
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("read manifests: %w", err)
+		}
+		if d.IsDir() {
+			if name != "." && isHidden(d.Name()) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !IsManifestName(d.Name()) {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("read manifests: %w", err)
+		}
+		res.add(Decode(name, data))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// IsManifestName reports whether a file in a directory is read as manifests.
+func IsManifestName(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+func isHidden(name string) bool { return strings.HasPrefix(name, ".") && name != "." && name != ".." }
