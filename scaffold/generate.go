@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -123,13 +124,11 @@ func (o Options) validate() error {
 	if !identifier.MatchString(o.Attribute) {
 		errs = append(errs, fmt.Errorf("attribute %q: want [a-zA-Z_][a-zA-Z0-9_]*", o.Attribute))
 	}
-	if strings.TrimSpace(o.PluginURL) != o.PluginURL || strings.IndexFunc(o.PluginURL, isControl) >= 0 {
+	if strings.IndexFunc(o.PluginURL, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		errs = append(errs, fmt.Errorf("plugin URL %q: contains whitespace or control characters", o.PluginURL))
 	}
 	return errors.Join(errs...)
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Output is the generated classification.
 type Output struct {
