@@ -93,6 +93,10 @@ type RouteSet struct {
 	Routes    []Route `json:"routes"`
 	// Metrics are the Istio metrics that carry Tag, expanded (never ALL_METRICS), sorted.
 	Metrics []Metric `json:"metrics"`
+	// Mode is the side whose metrics carry Tag, as Telemetry's match.mode
+	// spells it: CLIENT_AND_SERVER, CLIENT (reporter=source) or SERVER
+	// (reporter=destination or waypoint).
+	Mode string `json:"mode"`
 	// Plugin is the WasmPlugin that computes the attribute; zero for CEL-only sets.
 	Plugin diag.ObjectRef `json:"plugin,omitzero"`
 	// Telemetry is the Telemetry that copies the attribute onto Tag.

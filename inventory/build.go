@@ -1,0 +1,165 @@
+package inventory
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/google/cel-go/parser"
+
+	"github.com/routebundle/routebundle/attrgen"
+	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/manifest"
+)
+
+// Builder turns Istio objects into an Inventory. It is safe for concurrent
+// use; reuse one to keep its compiled CEL conditions cached (a controller
+// rebuilding the inventory on every change should).
+type Builder struct {
+	env    *attrgen.Env
+	parser *parser.Parser
+}
+
+// NewBuilder returns a Builder that compiles conditions with env, which may
+// be shared with other users of attrgen.
+func NewBuilder(env *attrgen.Env) (*Builder, error) {
+	p, err := parser.NewParser(parser.Macros(parser.AllMacros...), parser.PopulateMacroCalls(true))
+	if err != nil {
+		return nil, fmt.Errorf("inventory: CEL parser: %w", err)
+	}
+	return &Builder{env: env, parser: p}, nil
+}
+
+// Build reads objs with a fresh Builder.
+func Build(objs []manifest.Object) (*Inventory, error) {
+	env, err := attrgen.NewEnv()
+	if err != nil {
+		return nil, err
+	}
+	b, err := NewBuilder(env)
+	if err != nil {
+		return nil, err
+	}
+	return b.Build(objs), nil
+}
+
+// FromManifests builds the inventory of a manifest read, with the read's
+// own diagnostics (malformed documents) included.
+func (b *Builder) FromManifests(res *manifest.Result) *Inventory {
+	inv := b.Build(res.Objects)
+	inv.Diagnostics = append(inv.Diagnostics, res.Diagnostics...)
+	inv.Diagnostics.Sort()
+	return inv
+}
+
+// Build turns objects, from files or from the API server alike, into the
+// inventory: route sets, namespaces, gateways and every diagnostic found.
+// Objects of other kinds are ignored; a broken object is reported and the
+// others are still read. The result is deterministic for a given set of
+// objects whatever their order, except that of two objects with the same
+// kind, namespace and name the later one wins.
+func (b *Builder) Build(objs []manifest.Object) *Inventory {
+	st := &state{b: b, c: newCollector(), cond: make(map[string]condInfo)}
+	st.read(objs)
+	st.checkPlugins()
+	st.join()
+	inv := &Inventory{
+		RouteSets:   st.routeSets(),
+		Namespaces:  st.namespaceList(),
+		Gateways:    st.gatewayList(),
+		Diagnostics: st.c.list,
+	}
+	inv.Diagnostics.Sort()
+	return inv
+}
+
+// state is one Build's working set.
+type state struct {
+	b *Builder
+	c *collector
+	// cond caches the analysis of each distinct CEL condition.
+	cond map[string]condInfo
+
+	plugins    []*wasmPlugin
+	telemetry  []*telemetry
+	namespaces map[string]Namespace
+	gateways   map[string]Gateway // by namespace/name
+
+	sets []RouteSet
+}
+
+// read parses every object of a kind the inventory knows.
+func (st *state) read(objs []manifest.Object) {
+	st.namespaces = make(map[string]Namespace)
+	st.gateways = make(map[string]Gateway)
+	seen := make(map[diag.ObjectRef]int)
+	var plugins, telemetries []*manifest.Object
+	for i := range objs {
+		o := &objs[i]
+		if !isWasmPlugin(o) && !isTelemetry(o) && !isGateway(o) && !isNamespace(o) {
+			continue
+		}
+		f := &fields{obj: o, c: st.c}
+		if o.Name == "" {
+			f.invalid(pathMetadata.Key("name"), "metadata.name: required field is missing or not a string")
+			continue
+		}
+		key := diag.ObjectRef{Kind: o.Kind, Namespace: objectNamespace(o), Name: o.Name}
+		if prev, dup := seen[key]; dup {
+			st.c.add(diag.CodeDuplicateObject, o, "", "%s was already read at %s; this one replaces it", o.Ref(), objs[prev].Source)
+		}
+		seen[key] = i
+		switch {
+		case isWasmPlugin(o):
+			plugins = append(plugins, o)
+		case isTelemetry(o):
+			telemetries = append(telemetries, o)
+		case isGateway(o):
+			if g, ok := parseGateway(f, o); ok {
+				st.gateways[g.Namespace+"/"+g.Name] = g
+			}
+		case isNamespace(o):
+			st.namespaces[o.Name] = parseNamespace(f, o)
+		}
+	}
+	// Only the last object of each name counts.
+	last := func(o *manifest.Object) bool {
+		return &objs[seen[diag.ObjectRef{Kind: o.Kind, Namespace: objectNamespace(o), Name: o.Name}]] == o
+	}
+	for _, o := range plugins {
+		if w := parseWasmPlugin(&fields{obj: o, c: st.c}, o); w != nil && last(o) {
+			st.plugins = append(st.plugins, w)
+		}
+	}
+	for _, o := range telemetries {
+		if t := parseTelemetry(&fields{obj: o, c: st.c}, o); t != nil && last(o) {
+			st.telemetry = append(st.telemetry, t)
+		}
+	}
+	slices.SortFunc(st.plugins, func(a, b *wasmPlugin) int { return compareRefs(a.obj, b.obj) })
+	slices.SortFunc(st.telemetry, func(a, b *telemetry) int { return compareRefs(a.obj, b.obj) })
+}
+
+func compareRefs(a, b *manifest.Object) int {
+	return cmp.Or(cmp.Compare(objectNamespace(a), objectNamespace(b)), cmp.Compare(a.Name, b.Name))
+}
+
+func (st *state) namespaceList() []Namespace {
+	out := make([]Namespace, 0, len(st.namespaces))
+	for _, n := range st.namespaces {
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b Namespace) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (st *state) gatewayList() []Gateway {
+	out := make([]Gateway, 0, len(st.gateways))
+	for _, g := range st.gateways {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b Gateway) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}

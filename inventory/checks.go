@@ -1,0 +1,153 @@
+package inventory
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/routebundle/routebundle/attrgen"
+	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/manifest"
+	"github.com/routebundle/routebundle/series"
+)
+
+// checkPlugins reports what is wrong inside each attributegen plugin, on its
+// own: phase, placement and every match list.
+func (st *state) checkPlugins() {
+	for _, w := range st.plugins {
+		if w.phase == "" {
+			st.c.add(diag.CodeUnspecifiedPhase, w.obj, pathSpec.Key("phase"),
+				"phase is not set, so the control plane places the plugin; releases that put it after the stats filter report every route as %q: set phase: STATS (AUTHN and AUTHZ also run before stats)",
+				series.UnknownRoute)
+		}
+		st.checkWaypointReach(&w.policy, true)
+		for i := range w.attributes {
+			st.checkAttrConfig(&w.attributes[i])
+		}
+	}
+	for _, t := range st.telemetry {
+		if t.hasTagOverrides() {
+			st.checkWaypointReach(&t.policy, false)
+		}
+	}
+}
+
+func (t *telemetry) hasTagOverrides() bool {
+	for _, me := range t.metrics {
+		for _, ov := range me.overrides {
+			if len(ov.tags) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkWaypointReach reports policies a namespace's waypoint ignores:
+// waypoints only take policies that name them in targetRefs. A Telemetry
+// without selector or targetRefs does reach the waypoint; a WasmPlugin does
+// not.
+func (st *state) checkWaypointReach(p *policy, isPlugin bool) {
+	ns, ok := st.namespaces[p.namespace]
+	if !ok || ns.UseWaypoint == "" || ns.UseWaypoint == "none" || p.hasTargetRefs() {
+		return
+	}
+	switch {
+	case p.hasSelector():
+		st.c.add(diag.CodeWaypointUnreached, p.obj, pathSpec.Key("selector"),
+			"namespace %s is served by waypoint %s (label %s), which ignores selector: use targetRefs to Gateway %s",
+			p.namespace, ns.UseWaypoint, labelUseWaypoint, ns.UseWaypoint)
+	case isPlugin:
+		st.c.add(diag.CodeWaypointUnreached, p.obj, pathSpec,
+			"namespace %s is served by waypoint %s (label %s), which runs only WasmPlugins whose targetRefs name it: add targetRefs to Gateway %s",
+			p.namespace, ns.UseWaypoint, labelUseWaypoint, ns.UseWaypoint)
+	}
+}
+
+// checkAttrConfig checks one attributegen attribute and its matches.
+func (st *state) checkAttrConfig(ac *attrConfig) {
+	if len(ac.matches) == 0 {
+		st.c.add(diag.CodeEmptyMatch, ac.plugin.obj, ac.field.Key("match"),
+			"attribute %s has no match entries and is never set: its tag is always %q", ac.output, series.UnknownRoute)
+		return
+	}
+	obj := ac.plugin.obj
+	st.checkRoutes(obj, ac.matches, func(i int) manifest.Path { return ac.field.Key("match").Index(i) })
+	for i, r := range ac.matches {
+		condPath := ac.field.Key("match").Index(i).Key("condition")
+		if r.Condition != "" {
+			if _, err := st.b.env.CompileCondition(r.Condition); err != nil {
+				st.reportCompileError(obj, condPath, err)
+			}
+		}
+		if ac.evalPhase == "ON_REQUEST" && st.analyze(r.Condition).readsResponse {
+			st.c.add(diag.CodeResponseOnRequest, obj, condPath,
+				"attribute %s is evaluated ON_REQUEST, before any response exists, but this condition reads response attributes: it never holds (drop phase: ON_REQUEST)",
+				ac.output)
+		}
+	}
+}
+
+// checkRoutes runs the checks that apply to any ordered route list: reserved
+// and repeated values, repeated and unreachable conditions, regexes.
+func (st *state) checkRoutes(obj *manifest.Object, routes []Route, path func(int) manifest.Path) {
+	firstValue := make(map[string]int, len(routes))
+	firstCond := make(map[string]int, len(routes))
+	alwaysTrue := -1
+	for i, r := range routes {
+		p := path(i)
+		if r.Value == "" || r.Value == series.UnknownRoute {
+			st.c.add(diag.CodeReservedValue, obj, p.Key("value"),
+				"route value %q cannot be told apart from requests no match classified; pick another name", r.Value)
+		}
+		if j, dup := firstValue[r.Value]; dup {
+			st.c.add(diag.CodeDuplicateValue, obj, p.Key("value"),
+				"value %q is also produced by match %d; if that is not intended, one of them is a copy-paste slip", r.Value, j)
+		} else {
+			firstValue[r.Value] = i
+		}
+		ci := st.analyze(r.Condition)
+		switch {
+		case alwaysTrue >= 0:
+			st.c.add(diag.CodeUnreachableMatch, obj, p,
+				"match %d never fires: match %d before it is always true (%s)", i, alwaysTrue, describeAlwaysTrue(routes[alwaysTrue].Condition))
+		case ci.canonical != "":
+			if j, dup := firstCond[ci.canonical]; dup {
+				st.c.add(diag.CodeDuplicateCondition, obj, p.Key("condition"),
+					"match %d has the same condition as match %d, which always wins: value %q never appears", i, j, r.Value)
+			} else {
+				firstCond[ci.canonical] = i
+			}
+		}
+		if ci.alwaysTrue && alwaysTrue < 0 {
+			alwaysTrue = i
+		}
+		for _, pat := range ci.patterns {
+			if why := anchoring(pat); why != "" {
+				st.c.add(diag.CodeUnanchoredRegex, obj, p.Key("condition"), "regex %q %s", pat, why)
+			}
+		}
+	}
+}
+
+func describeAlwaysTrue(cond string) string {
+	if strings.TrimSpace(cond) == "" {
+		return "empty condition"
+	}
+	return "condition " + strings.TrimSpace(cond)
+}
+
+// reportCompileError reports a condition that does not compile, at the line
+// of the condition where CEL found the problem.
+func (st *state) reportCompileError(obj *manifest.Object, path manifest.Path, err error) {
+	var ce *attrgen.CompileError
+	if !errors.As(err, &ce) {
+		st.c.add(diag.CodeInvalidCondition, obj, path, "condition does not compile: %v", err)
+		return
+	}
+	consequence := "the expression fails when evaluated and the tag reads " + `"` + series.UnknownRoute + `"`
+	if ce.RejectedByEnvoy() {
+		consequence = "Envoy rejects it, and with it the plugin's whole configuration"
+	}
+	st.c.addAt(diag.CodeInvalidCondition, obj, path, obj.TextSource(path, ce.Line),
+		"condition does not compile (line %d, column %d): %s; %s", ce.Line, ce.Column, ce.Message, consequence)
+}

@@ -1,0 +1,279 @@
+package inventory
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/routebundle/routebundle/manifest"
+)
+
+// Field paths used in more than one place.
+const (
+	pathSpec     manifest.Path = "spec"
+	pathMetadata manifest.Path = "metadata"
+)
+
+// specOf returns the object's spec, reporting a missing or wrong-typed one.
+func specOf(f *fields, o *manifest.Object) (map[string]any, bool) {
+	spec, ok := f.mapping(o.Content, "spec", pathSpec)
+	if !ok {
+		if f.bad == 0 {
+			f.invalid(pathSpec, "spec: required field is missing")
+		}
+		return nil, false
+	}
+	return spec, true
+}
+
+func parsePolicy(f *fields, o *manifest.Object, spec map[string]any) policy {
+	p := policy{obj: o, namespace: objectNamespace(o)}
+	if md, ok := f.mapping(o.Content, "metadata", pathMetadata); ok {
+		p.annotations = f.stringMap(md, "annotations", pathMetadata.Key("annotations"))
+	}
+	p.targetRefsField = pathSpec.Key("targetRefs")
+	if refs, ok := f.list(spec, "targetRefs", p.targetRefsField); ok {
+		for i, r := range refs {
+			if ref, ok := parseTargetRef(f, r, p.targetRefsField.Index(i)); ok {
+				p.targetRefs = append(p.targetRefs, ref)
+			}
+		}
+	}
+	// The deprecated singular targetRef still works when targetRefs is empty.
+	if single := pathSpec.Key("targetRef"); len(p.targetRefs) == 0 && spec["targetRef"] != nil {
+		p.targetRefsField = single
+		if ref, ok := parseTargetRef(f, spec["targetRef"], single); ok {
+			p.targetRefs = []TargetRef{ref}
+		}
+	}
+	selPath := pathSpec.Key("selector")
+	if sel, ok := f.mapping(spec, "selector", selPath); ok {
+		p.selector = f.stringMap(sel, "matchLabels", selPath.Key("matchLabels"))
+	}
+	if p.hasTargetRefs() && p.hasSelector() {
+		f.invalid(selPath, "spec: selector and targetRefs are mutually exclusive; Istio rejects the object")
+	}
+	return p
+}
+
+func parseTargetRef(f *fields, v any, path manifest.Path) (TargetRef, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.wrongType(path, "a mapping", v)
+		return TargetRef{}, false
+	}
+	bad := f.bad
+	ref := TargetRef{Kind: f.requiredStr(m, "kind", path.Key("kind")), Name: f.requiredStr(m, "name", path.Key("name"))}
+	ref.Group, _ = f.str(m, "group", path.Key("group"))
+	ref.Namespace, _ = f.str(m, "namespace", path.Key("namespace"))
+	return ref, f.bad == bad
+}
+
+// parseWasmPlugin returns nil for Wasm plugins that are not attributegen and
+// for attributegen plugins too broken to use.
+func parseWasmPlugin(f *fields, o *manifest.Object) *wasmPlugin {
+	spec, ok := specOf(f, o)
+	if !ok || !looksLikeAttributegen(spec) {
+		return nil
+	}
+	w := &wasmPlugin{policy: parsePolicy(f, o, spec)}
+	if ph, ok := f.enum(spec, "phase", pathSpec.Key("phase"), phaseUnspecified, phaseAuthn, phaseAuthz, phaseStats); ok && ph != phaseUnspecified {
+		w.phase = ph
+	}
+	w.priority = f.integer(spec, "priority", pathSpec.Key("priority"))
+	pcPath := pathSpec.Key("pluginConfig")
+	pc, ok := f.mapping(spec, "pluginConfig", pcPath)
+	if !ok {
+		if spec["pluginConfig"] == nil {
+			f.invalid(pcPath, "%s: required field is missing: attributegen needs pluginConfig.attributes", pcPath)
+		}
+		return w
+	}
+	attrPath := pcPath.Key("attributes")
+	attrs, ok := f.list(pc, "attributes", attrPath)
+	if !ok && pc["attributes"] == nil {
+		f.invalid(attrPath, "%s: required field is missing", attrPath)
+	}
+	for i, a := range attrs {
+		if ac, ok := parseAttrConfig(f, a, attrPath.Index(i)); ok {
+			ac.plugin, ac.index = w, i
+			w.attributes = append(w.attributes, ac)
+		}
+	}
+	return w
+}
+
+func parseAttrConfig(f *fields, v any, path manifest.Path) (attrConfig, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.wrongType(path, "a mapping", v)
+		return attrConfig{}, false
+	}
+	ac := attrConfig{field: path, evalPhase: "ON_LOG"}
+	ac.output = f.requiredStr(m, "output_attribute", path.Key("output_attribute"))
+	if ph, ok := f.enum(m, "phase", path.Key("phase"), "ON_LOG", "ON_REQUEST"); ok {
+		ac.evalPhase = ph
+	}
+	matchPath := path.Key("match")
+	matches, _ := f.list(m, "match", matchPath)
+	for i, mv := range matches {
+		if r, ok := parseMatch(f, mv, matchPath.Index(i)); ok {
+			ac.matches = append(ac.matches, r)
+		}
+	}
+	return ac, ac.output != ""
+}
+
+func parseMatch(f *fields, v any, path manifest.Path) (Route, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.wrongType(path, "a mapping", v)
+		return Route{}, false
+	}
+	bad := f.bad
+	r := Route{Field: path.String(), Source: f.obj.FieldSource(path)}
+	r.Value, _ = f.str(m, "value", path.Key("value"))
+	if m["value"] == nil {
+		f.invalid(path.Key("value"), "%s: required field is missing", path.Key("value"))
+	}
+	r.Condition, _ = f.str(m, "condition", path.Key("condition"))
+	return r, f.bad == bad
+}
+
+// standardMetric reports whether m is one of Istio's metric selectors.
+func standardMetric(m string) bool {
+	switch Metric(m) {
+	case AllMetrics, RequestCount, RequestDuration, RequestSize, ResponseSize,
+		TCPOpened, TCPClosed, TCPSentBytes, TCPReceivedBytes, GRPCRequestMsgs, GRPCResponseMsgs:
+		return true
+	}
+	return false
+}
+
+func parseTelemetry(f *fields, o *manifest.Object) *telemetry {
+	spec, ok := specOf(f, o)
+	if !ok {
+		return nil
+	}
+	t := &telemetry{policy: parsePolicy(f, o, spec)}
+	mPath := pathSpec.Key("metrics")
+	entries, _ := f.list(spec, "metrics", mPath)
+	for i, e := range entries {
+		if me, ok := parseMetricsEntry(f, e, mPath.Index(i)); ok {
+			t.metrics = append(t.metrics, me)
+		}
+	}
+	return t
+}
+
+func parseMetricsEntry(f *fields, v any, path manifest.Path) (metricsEntry, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.wrongType(path, "a mapping", v)
+		return metricsEntry{}, false
+	}
+	me := metricsEntry{field: path}
+	provPath := path.Key("providers")
+	provs, _ := f.list(m, "providers", provPath)
+	for i, p := range provs {
+		pm, ok := p.(map[string]any)
+		if !ok {
+			f.wrongType(provPath.Index(i), "a mapping", p)
+			continue
+		}
+		if name := f.requiredStr(pm, "name", provPath.Index(i).Key("name")); name != "" {
+			me.providers = append(me.providers, name)
+		}
+	}
+	ovPath := path.Key("overrides")
+	ovs, _ := f.list(m, "overrides", ovPath)
+	for i, ov := range ovs {
+		if o, ok := parseOverride(f, ov, ovPath.Index(i)); ok {
+			me.overrides = append(me.overrides, o)
+		}
+	}
+	return me, true
+}
+
+func parseOverride(f *fields, v any, path manifest.Path) (override, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.wrongType(path, "a mapping", v)
+		return override{}, false
+	}
+	ov := override{field: path, metric: AllMetrics, mode: "CLIENT_AND_SERVER"}
+	matchPath := path.Key("match")
+	if match, ok := f.mapping(m, "match", matchPath); ok {
+		if metric, ok := f.str(match, "metric", matchPath.Key("metric")); ok {
+			if !standardMetric(metric) {
+				f.invalid(matchPath.Key("metric"), "%s: %q is not an Istio metric (REQUEST_COUNT, REQUEST_DURATION, ALL_METRICS, ...)", matchPath.Key("metric"), metric)
+				return override{}, false
+			}
+			ov.metric = Metric(metric)
+		}
+		if _, ok := f.str(match, "customMetric", matchPath.Key("customMetric")); ok {
+			ov.metric, ov.custom = "", true
+		}
+		if mode, ok := f.enum(match, "mode", matchPath.Key("mode"), "CLIENT_AND_SERVER", "CLIENT", "SERVER"); ok {
+			ov.mode = mode
+		}
+	}
+	ov.disabled = f.boolean(m, "disabled", path.Key("disabled"))
+	tagsPath := path.Key("tagOverrides")
+	tags, _ := f.mapping(m, "tagOverrides", tagsPath)
+	for _, name := range slices.Sorted(maps.Keys(tags)) {
+		if t, ok := parseTagOverride(f, name, tags[name], tagsPath.Key(name)); ok {
+			ov.tags = append(ov.tags, t)
+		}
+	}
+	return ov, true
+}
+
+func parseTagOverride(f *fields, name string, v any, path manifest.Path) (tagOverride, bool) {
+	t := tagOverride{name: name, field: path}
+	if v == nil {
+		f.invalid(path, "%s: needs a value (or operation: REMOVE)", path)
+		return t, false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.wrongType(path, "a mapping with value or operation", v)
+		return t, false
+	}
+	op, _ := f.enum(m, "operation", path.Key("operation"), "UPSERT", "REMOVE")
+	t.remove = op == "REMOVE"
+	val, ok := f.str(m, "value", path.Key("value"))
+	if !t.remove && (!ok || val == "") {
+		if m["value"] == nil || ok {
+			f.invalid(path.Key("value"), "%s: an UPSERT needs a value", path.Key("value"))
+		}
+		return t, false
+	}
+	t.value = val
+	return t, true
+}
+
+func parseGateway(f *fields, o *manifest.Object) (Gateway, bool) {
+	spec, ok := specOf(f, o)
+	if !ok {
+		return Gateway{}, false
+	}
+	g := Gateway{Namespace: objectNamespace(o), Name: o.Name, Source: o.Source}
+	g.Class = f.requiredStr(spec, "gatewayClassName", pathSpec.Key("gatewayClassName"))
+	return g, true
+}
+
+func parseNamespace(f *fields, o *manifest.Object) Namespace {
+	n := Namespace{Name: o.Name, Source: o.Source}
+	if md, ok := f.mapping(o.Content, "metadata", pathMetadata); ok {
+		labels := f.stringMap(md, "labels", pathMetadata.Key("labels"))
+		n.UseWaypoint = labels[labelUseWaypoint]
+		n.DataplaneMode = labels[labelDataplaneMode]
+	}
+	return n
+}
+
+// Namespace labels that decide how a namespace's traffic is handled.
+const (
+	labelUseWaypoint   = "istio.io/use-waypoint"
+	labelDataplaneMode = "istio.io/dataplane-mode"
+)

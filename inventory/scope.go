@@ -1,0 +1,135 @@
+package inventory
+
+import (
+	"maps"
+	"slices"
+)
+
+// reaches reports whether a WasmPlugin and a Telemetry apply to at least one
+// common proxy, following Istio's attachment rules: a proxy of a Gateway
+// (waypoints included) takes only policies whose targetRefs name it, a
+// sidecar only those without targetRefs; a Telemetry without selector or
+// targetRefs applies to every proxy of its namespace, waypoints included,
+// and one in the root namespace to the whole mesh.
+func (st *state) reaches(w *wasmPlugin, t *telemetry) bool {
+	if !sameNamespaces(&w.policy, &t.policy) {
+		return false
+	}
+	switch {
+	case w.hasTargetRefs():
+		if t.hasTargetRefs() {
+			return st.sharedTarget(&w.policy, &t.policy)
+		}
+		return !t.hasSelector()
+	case t.hasTargetRefs():
+		// The plugin runs on sidecars, the Telemetry on waypoints.
+		return false
+	case w.hasSelector() && t.hasSelector():
+		return compatibleSelectors(w.selector, t.selector)
+	}
+	return true
+}
+
+// sameNamespaces reports whether two policies can meet at all: in the same
+// namespace, or one of them applying mesh-wide.
+func sameNamespaces(a, b *policy) bool {
+	return a.namespace == b.namespace || a.meshWide() || b.meshWide()
+}
+
+// compatibleSelectors reports whether some workload could carry both label
+// sets.
+func compatibleSelectors(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; ok && w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// target is a normalised targetRef.
+type target struct {
+	kind, namespace, name string
+}
+
+func (p *policy) targets() []target {
+	out := make([]target, 0, len(p.targetRefs))
+	for _, r := range p.targetRefs {
+		ns := r.Namespace
+		if ns == "" {
+			ns = p.namespace
+		}
+		if r.Kind == "GatewayClass" {
+			ns = ""
+		}
+		out = append(out, target{kind: r.Kind, namespace: ns, name: r.Name})
+	}
+	return out
+}
+
+// sharedTarget reports whether two policies with targetRefs name a common
+// proxy: the same object, a Gateway and its GatewayClass, or a waypoint and
+// a Service in a namespace that uses it.
+func (st *state) sharedTarget(a, b *policy) bool {
+	for _, x := range a.targets() {
+		for _, y := range b.targets() {
+			if x == y || st.sameProxy(x, y) || st.sameProxy(y, x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (st *state) sameProxy(gw, other target) bool {
+	switch gw.kind {
+	case "Gateway":
+		switch other.kind {
+		case "GatewayClass":
+			g, ok := st.gateways[gw.namespace+"/"+gw.name]
+			return ok && g.Class == other.name
+		case "Service", "ServiceEntry":
+			ns, ok := st.namespaces[other.namespace]
+			return ok && other.namespace == gw.namespace && ns.UseWaypoint == gw.name
+		}
+	}
+	return false
+}
+
+// joinScope is where a route set applies: the narrower of the plugin's and
+// the Telemetry's scopes (the Telemetry's when equally narrow), in the
+// namespace both meet in.
+func joinScope(w *wasmPlugin, t *telemetry) Scope {
+	ws, ts := w.scope(), t.scope()
+	ns := t.namespace
+	if t.meshWide() {
+		ns = w.namespace
+	}
+	var s Scope
+	switch {
+	case scopeRank(ws.Kind) < scopeRank(ts.Kind):
+		s = ws
+	case ws.Kind == ScopeWorkload && ts.Kind == ScopeWorkload:
+		s = ts
+		s.Selector = maps.Clone(ts.Selector)
+		maps.Copy(s.Selector, ws.Selector)
+	default:
+		s = ts
+	}
+	s.TargetRefs = slices.Clone(s.TargetRefs)
+	if s.Kind == ScopeMesh && ns != RootNamespace {
+		s.Kind = ScopeNamespace
+	}
+	s.Namespace = ns
+	return s
+}
+
+func scopeRank(k ScopeKind) int {
+	switch k {
+	case ScopeWaypoint, ScopeService, ScopeWorkload:
+		return 0
+	case ScopeNamespace:
+		return 1
+	}
+	return 2
+}
