@@ -30,13 +30,18 @@ func NewBuilder(env *attrgen.Env) (*Builder, error) {
 	return &Builder{env: env, parser: p}, nil
 }
 
-// Build reads objs with a fresh Builder.
-func Build(objs []manifest.Object) (*Inventory, error) {
+// NewDefaultBuilder returns a Builder with its own attrgen environment.
+func NewDefaultBuilder() (*Builder, error) {
 	env, err := attrgen.NewEnv()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inventory: %w", err)
 	}
-	b, err := NewBuilder(env)
+	return NewBuilder(env)
+}
+
+// Build reads objs with a fresh Builder.
+func Build(objs []manifest.Object) (*Inventory, error) {
+	b, err := NewDefaultBuilder()
 	if err != nil {
 		return nil, err
 	}

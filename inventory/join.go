@@ -153,6 +153,10 @@ func (st *state) wasmRouteSet(u *tagUse, attr string, group []*attrConfig) {
 	for i := len(group) - 1; i >= 0; i-- {
 		routes = append(routes, group[i].matches...)
 	}
+	if len(routes) == 0 {
+		// Reported as CodeEmptyMatch: the tag is always unknown.
+		return
+	}
 	scope := joinScope(last, u.tel)
 	rs := RouteSet{
 		Namespace:   scope.Namespace,

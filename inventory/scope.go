@@ -68,12 +68,14 @@ func (p *policy) targets() []target {
 }
 
 // sharedTarget reports whether two policies with targetRefs name a common
-// proxy: the same object, a Gateway and its GatewayClass, or a waypoint and
-// a Service in a namespace that uses it.
+// proxy: the same object, or a Gateway (or GatewayClass) and something that
+// proxy serves: a Gateway of that class, a Service in a namespace that uses
+// that waypoint. Two different Services are different traffic even on one
+// waypoint.
 func (st *state) sharedTarget(a, b *policy) bool {
 	for _, x := range a.targets() {
 		for _, y := range b.targets() {
-			if x == y || st.sameProxy(x, y) || st.sameProxy(y, x) {
+			if x == y || st.proxyServes(x, y) || st.proxyServes(y, x) {
 				return true
 			}
 		}
@@ -81,19 +83,41 @@ func (st *state) sharedTarget(a, b *policy) bool {
 	return false
 }
 
-func (st *state) sameProxy(gw, other target) bool {
-	switch gw.kind {
-	case "Gateway":
-		switch other.kind {
-		case "GatewayClass":
-			g, ok := st.gateways[gw.namespace+"/"+gw.name]
-			return ok && g.Class == other.name
-		case "Service", "ServiceEntry":
-			ns, ok := st.namespaces[other.namespace]
-			return ok && other.namespace == gw.namespace && ns.UseWaypoint == gw.name
+// proxyServes reports whether target gw names whole proxies (Gateway,
+// GatewayClass) one of which also serves other.
+func (st *state) proxyServes(gw, other target) bool {
+	if gw.kind != "Gateway" && gw.kind != "GatewayClass" {
+		return false
+	}
+	mine := st.proxiesOf(gw)
+	for _, p := range st.proxiesOf(other) {
+		if slices.Contains(mine, p) {
+			return true
 		}
 	}
 	return false
+}
+
+// proxiesOf lists the Gateways (namespace/name) that run the policies of t,
+// as far as the input tells.
+func (st *state) proxiesOf(t target) []string {
+	switch t.kind {
+	case "Gateway":
+		return []string{t.namespace + "/" + t.name}
+	case "GatewayClass":
+		var out []string
+		for key, g := range st.gateways {
+			if g.Class == t.name {
+				out = append(out, key)
+			}
+		}
+		return out
+	case "Service", "ServiceEntry":
+		if ns, ok := st.namespaces[t.namespace]; ok && ns.UseWaypoint != "" && ns.UseWaypoint != "none" {
+			return []string{t.namespace + "/" + ns.UseWaypoint}
+		}
+	}
+	return nil
 }
 
 // joinScope is where a route set applies: the narrower of the plugin's and

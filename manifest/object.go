@@ -83,8 +83,10 @@ func (o *Object) TextSource(path Path, textLine int) diag.Source {
 	switch {
 	case value.Style&yaml.LiteralStyle != 0 && textLine >= 1:
 		// A literal block starts on the line after its indicator and keeps
-		// every line break.
-		return o.at(value.Line + textLine)
+		// every line break. A position at the very end (after the final
+		// line break) belongs to the last line.
+		lines := strings.Count(strings.TrimRight(value.Value, "\n"), "\n") + 1
+		return o.at(value.Line + min(textLine, lines))
 	case value.Style&yaml.FoldedStyle != 0:
 		return o.at(value.Line + 1)
 	}
