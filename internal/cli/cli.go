@@ -57,6 +57,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"explain": {"show which route a request gets and why", runExplain},
 		"init":    {"write the Istio classification for an OpenAPI spec or a route list", runInit},
 		"version": {"print the version", runVersion},
 	}
