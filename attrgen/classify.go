@@ -114,7 +114,7 @@ func (e *Env) evaluate(routes []Route, progs []*Program, act *activation, res Re
 		ok, err := progs[i].match(act)
 		if err != nil {
 			if res.Errors[i] != nil {
-				err = fmt.Errorf("%w (does not type-check: %v)", err, res.Errors[i])
+				err = fmt.Errorf("%w; the condition does not type-check either: %v", err, res.Errors[i])
 			}
 			res.Errors[i] = err
 			res.Reason = fmt.Sprintf("the condition of match %d failed to evaluate (%v); attributegen stops at the first failing condition and leaves the attribute unset", i, err)

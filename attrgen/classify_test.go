@@ -65,7 +65,7 @@ func TestClassify(t *testing.T) {
 		{name: "regex", routes: []Route{{Value: "book", Condition: "request.url_path.matches('^/books/[[:alnum:]]+$')"}},
 			req: Request{Method: "GET", Target: "/books/a1?x"}, value: "book", index: 0, evaluated: 1, errIndex: -1},
 		{name: "typo evaluates dynamically and fails", routes: []Route{{Value: "a", Condition: "request.methd == 'GET'"}, {Value: "b"}},
-			req: Request{Method: "GET", Target: "/"}, value: series.UnknownRoute, index: -1, evaluated: 1, errIndex: 0, errText: "does not type-check"},
+			req: Request{Method: "GET", Target: "/"}, value: series.UnknownRoute, index: -1, evaluated: 1, errIndex: 0, errText: "does not type-check either"},
 		{name: "type error that still evaluates", routes: []Route{{Value: "a", Condition: "request.method == 'GET' || request.size == 'x'"}},
 			req: Request{Method: "GET", Target: "/"}, value: "a", index: 0, evaluated: 1, errIndex: 0, errText: "no matching overload"},
 		{name: "syntax error rejects the configuration", routes: []Route{{Value: "a", Condition: "true"}, {Value: "b", Condition: "request.method =="}},
