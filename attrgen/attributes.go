@@ -53,7 +53,7 @@ func attributes() []attribute {
 		{"xds.virtual_host_metadata", dyn}, {"xds.upstream_host_metadata", dyn},
 		{"xds.filter_chain_name", s},
 		// Dynamic metadata and filter state (Wasm attributes live in filter_state['wasm.X']).
-		{"metadata", dyn}, {"filter_state", dynMap},
+		{"metadata", dyn}, {"filter_state", dynMap}, {"upstream_filter_state", dynMap},
 		// Attributes the Wasm host adds at the top level.
 		{"node", dyn}, {"cluster_name", s}, {"cluster_metadata", dyn},
 		{"listener_direction", i}, {"listener_metadata", dyn}, {"route_name", s},

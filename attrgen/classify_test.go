@@ -71,6 +71,10 @@ func TestClassify(t *testing.T) {
 		{name: "syntax error rejects the configuration", routes: []Route{{Value: "a", Condition: "true"}, {Value: "b", Condition: "request.method =="}},
 			req: Request{Method: "GET", Target: "/"}, value: series.UnknownRoute, index: -1, evaluated: 0,
 			reason: "attributegen rejects its whole configuration", errIndex: 1, errText: "mismatched input"},
+		{name: "oversized regex rejects the configuration",
+			routes: []Route{{Value: "big", Condition: "request.url_path.matches('^/" + strings.Repeat("segment/", 13) + "[^/]+$')"}},
+			req:    Request{Method: "GET", Target: "/"}, value: series.UnknownRoute, index: -1,
+			reason: "attributegen rejects its whole configuration", errIndex: 0, errText: "regex program size"},
 		{name: "non-bool condition", routes: []Route{{Value: "a", Condition: "request.url_path"}},
 			req: Request{Method: "GET", Target: "/"}, value: series.UnknownRoute, index: -1, evaluated: 1, errIndex: 0, errText: "not bool"},
 	}

@@ -35,6 +35,9 @@ type Env struct {
 	cache map[string]compiled
 }
 
+// envoyMaxRegexProgramSize is Envoy's regex_max_program_size for CEL.
+const envoyMaxRegexProgramSize = 100
+
 // maxCached bounds the condition cache; a controller that sees many
 // generations of WasmPlugins must not grow without limit.
 const maxCached = 4096
@@ -47,6 +50,10 @@ func NewEnv() (*Env, error) {
 		// Envoy's evaluator (cel-cpp) compares numbers across types.
 		cel.CrossTypeNumericComparisons(true),
 		cel.DefaultUTCTimeZone(true),
+		// Envoy caps RE2 programs at 100 instructions; a larger regex makes
+		// the expression fail. cel-go measures Go's program, which is no
+		// larger than RE2's, so this catches the clear cases only.
+		cel.RegexProgramSizeLimit(envoyMaxRegexProgramSize),
 	}
 	for _, a := range attributes() {
 		opts = append(opts, cel.Variable(a.name, a.typ))
@@ -205,6 +212,10 @@ func issueError(iss *cel.Issues, kind errorKind) *CompileError {
 		strings.Contains(ce.Message, "'_+_' applied to '(bytes, bytes)'") ||
 		strings.Contains(ce.Message, "'_+_' applied to '(list(") {
 		ce.Message += " (Envoy's CEL disables string and list concatenation)"
+	}
+	if strings.Contains(ce.Message, "regex program size") {
+		ce.Message += " (Envoy's CEL rejects regular expressions larger than this)"
+		ce.kind = kindRejected
 	}
 	if strings.Contains(ce.Message, "reference to 'string'") {
 		ce.Message += " (Envoy's CEL disables string conversion)"

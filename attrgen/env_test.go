@@ -46,6 +46,7 @@ func TestCompile(t *testing.T) {
 		{expr: "string(response.code) == '200'", wantErr: "disables string conversion", line: 1, column: 7},
 		{expr: "['a'].exists(x, x == request.method)", wantErr: "comprehensions", line: 1, column: 13, rejected: true},
 		{expr: "", wantErr: "", line: 1, column: 1, rejected: true},
+		{expr: "request.url_path.matches('^/" + strings.Repeat("segment/", 13) + "[^/]+$')", wantErr: "regex program size", line: 1, column: 26, rejected: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
