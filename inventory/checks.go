@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/routebundle/routebundle/attrgen"
@@ -71,7 +72,13 @@ func (st *state) checkAttrConfig(ac *attrConfig) {
 		return
 	}
 	obj := ac.plugin.obj
-	st.checkRoutes(obj, ac.matches, func(i int) manifest.Path { return ac.field.Key("match").Index(i) })
+	st.checkRoutes(obj, ac.matches, func(i int, key string) manifest.Path {
+		p := ac.field.Key("match").Index(i)
+		if key != "" {
+			p = p.Key(key)
+		}
+		return p
+	})
 	for i, r := range ac.matches {
 		condPath := ac.field.Key("match").Index(i).Key("condition")
 		if r.Condition != "" {
@@ -88,19 +95,19 @@ func (st *state) checkAttrConfig(ac *attrConfig) {
 }
 
 // checkRoutes runs the checks that apply to any ordered route list: reserved
-// and repeated values, repeated and unreachable conditions, regexes.
-func (st *state) checkRoutes(obj *manifest.Object, routes []Route, path func(int) manifest.Path) {
+// and repeated values, repeated and unreachable conditions, regexes. path
+// returns the field of route i, or of its key ("value", "condition").
+func (st *state) checkRoutes(obj *manifest.Object, routes []Route, path func(i int, key string) manifest.Path) {
 	firstValue := make(map[string]int, len(routes))
 	firstCond := make(map[string]int, len(routes))
 	alwaysTrue := -1
 	for i, r := range routes {
-		p := path(i)
 		if r.Value == "" || r.Value == series.UnknownRoute {
-			st.c.add(diag.CodeReservedValue, obj, p.Key("value"),
+			st.c.add(diag.CodeReservedValue, obj, path(i, "value"),
 				"route value %q cannot be told apart from requests no match classified; pick another name", r.Value)
 		}
 		if j, dup := firstValue[r.Value]; dup {
-			st.c.add(diag.CodeDuplicateValue, obj, p.Key("value"),
+			st.c.add(diag.CodeDuplicateValue, obj, path(i, "value"),
 				"value %q is also produced by match %d; if that is not intended, one of them is a copy-paste slip", r.Value, j)
 		} else {
 			firstValue[r.Value] = i
@@ -108,11 +115,11 @@ func (st *state) checkRoutes(obj *manifest.Object, routes []Route, path func(int
 		ci := st.analyze(r.Condition)
 		switch {
 		case alwaysTrue >= 0:
-			st.c.add(diag.CodeUnreachableMatch, obj, p,
+			st.c.add(diag.CodeUnreachableMatch, obj, path(i, ""),
 				"match %d never fires: match %d before it is always true (%s)", i, alwaysTrue, describeAlwaysTrue(routes[alwaysTrue].Condition))
 		case ci.canonical != "":
 			if j, dup := firstCond[ci.canonical]; dup {
-				st.c.add(diag.CodeDuplicateCondition, obj, p.Key("condition"),
+				st.c.add(diag.CodeDuplicateCondition, obj, path(i, "condition"),
 					"match %d has the same condition as match %d, which always wins: value %q never appears", i, j, r.Value)
 			} else {
 				firstCond[ci.canonical] = i
@@ -123,7 +130,7 @@ func (st *state) checkRoutes(obj *manifest.Object, routes []Route, path func(int
 		}
 		for _, pat := range ci.patterns {
 			if why := anchoring(pat); why != "" {
-				st.c.add(diag.CodeUnanchoredRegex, obj, p.Key("condition"), "regex %q %s", pat, why)
+				st.c.add(diag.CodeUnanchoredRegex, obj, path(i, "condition"), "regex %q %s", pat, why)
 			}
 		}
 	}
@@ -141,13 +148,13 @@ func describeAlwaysTrue(cond string) string {
 func (st *state) reportCompileError(obj *manifest.Object, path manifest.Path, err error) {
 	var ce *attrgen.CompileError
 	if !errors.As(err, &ce) {
-		st.c.add(diag.CodeInvalidCondition, obj, path, "condition does not compile: %v", err)
+		st.c.add(diag.CodeInvalidCondition, obj, path, "expression does not compile: %v", err)
 		return
 	}
-	consequence := "the expression fails when evaluated and the tag reads " + `"` + series.UnknownRoute + `"`
+	consequence := fmt.Sprintf("it fails when evaluated and the tag reads %q", series.UnknownRoute)
 	if ce.RejectedByEnvoy() {
 		consequence = "Envoy rejects it, and with it the plugin's whole configuration"
 	}
 	st.c.addAt(diag.CodeInvalidCondition, obj, path, obj.TextSource(path, ce.Line),
-		"condition does not compile (line %d, column %d): %s; %s", ce.Line, ce.Column, ce.Message, consequence)
+		"expression does not compile at line %d, column %d: %s (%s)", ce.Line, ce.Column, ce.Message, consequence)
 }

@@ -40,7 +40,7 @@ func (st *state) join() {
 			}
 			inScope, outOfScope := st.splitProducers(producers[attr], t)
 			if len(inScope) == 0 {
-				st.reportUnproduced(u, attr, outOfScope)
+				st.reportUnproduced(u, attr, outOfScope, st.similarAttribute(producers, attr, t))
 				continue
 			}
 			st.reportShadowed(inScope, attr, shadowReported)
@@ -97,9 +97,26 @@ func compareExecution(a, b *attrConfig) int {
 	)
 }
 
-func (st *state) reportUnproduced(u *tagUse, attr string, outOfScope []*attrConfig) {
+// similarAttribute returns an attribute produced in the Telemetry's scope
+// whose name differs from attr only in case, the usual slip.
+func (st *state) similarAttribute(producers map[string][]*attrConfig, attr string, t *telemetry) string {
+	for _, name := range slices.Sorted(maps.Keys(producers)) {
+		if name == attr || !strings.EqualFold(name, attr) {
+			continue
+		}
+		if in, _ := st.splitProducers(producers[name], t); len(in) > 0 {
+			return name
+		}
+	}
+	return ""
+}
+
+func (st *state) reportUnproduced(u *tagUse, attr string, outOfScope []*attrConfig, similar string) {
 	msg := fmt.Sprintf("tag %s reads attribute %s, but no attributegen WasmPlugin that runs where this Telemetry applies produces it: every request reads %q",
 		u.name, attr, series.UnknownRoute)
+	if similar != "" {
+		msg += fmt.Sprintf(" (did you mean %s? attribute names are case-sensitive)", similar)
+	}
 	if len(outOfScope) > 0 {
 		var names []string
 		for _, ac := range outOfScope {
@@ -228,7 +245,7 @@ func (st *state) celRouteSet(u *tagUse) {
 // findings point at the tag value. The fallback is left out: it is
 // unconditional by design, and "unknown" is a legitimate choice for it.
 func (st *state) checkCELRoutes(obj *manifest.Object, field manifest.Path, routes []Route) {
-	st.checkRoutes(obj, routes[:len(routes)-1], func(int) manifest.Path { return field })
+	st.checkRoutes(obj, routes[:len(routes)-1], func(int, string) manifest.Path { return field })
 	if routes[len(routes)-1].Value == "" {
 		st.c.add(diag.CodeReservedValue, obj, field, "the chain's fallback value is empty; name it (for example 'other')")
 	}
