@@ -3,13 +3,19 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/routebundle/routebundle/attrgen"
+	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/internal/testutil"
+	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/scaffold"
+	"github.com/routebundle/routebundle/series"
 )
 
 // runCLI runs bundlegen with args and stdin, returning the exit code and outputs.
@@ -144,5 +150,141 @@ func TestInitErrors(t *testing.T) {
 				t.Errorf("stderr %q\ndoes not contain %q", stderr, tc.want)
 			}
 		})
+	}
+}
+
+// initCase is one input and scope for the integration tests.
+type initCase struct {
+	name  string
+	input string // file in scaffold/testdata
+	args  []string
+	// namespace and labels address explain's request to the generated scope.
+	namespace string
+	labels    string
+}
+
+func initCases() []initCase {
+	var cases []initCase
+	for _, in := range []struct{ file, flag string }{
+		{"petstore.yaml", "--openapi"}, {"users.yaml", "--openapi"}, {"inventory.json", "--openapi"}, {"routes.txt", "--routes"},
+	} {
+		for _, mode := range []string{"wasm", "no-wasm"} {
+			waypoint := initCase{name: in.file + " waypoint " + mode, input: in.file, namespace: "shop",
+				args: []string{in.flag, "", "--namespace", "shop", "--waypoint", "shop-waypoint"}}
+			sidecars := initCase{name: in.file + " sidecars " + mode, input: in.file, namespace: "default", labels: "app=shop,version=v1",
+				args: []string{in.flag, "", "--selector", "app=shop"}}
+			for _, c := range []initCase{waypoint, sidecars} {
+				if mode == "no-wasm" {
+					c.args = append(c.args, "--no-wasm")
+				}
+				cases = append(cases, c)
+			}
+		}
+	}
+	return cases
+}
+
+// runInitCase writes the classification of c to a file and returns its
+// path and the routes of the input.
+func runInitCase(t *testing.T, c initCase) (string, []scaffold.Route) {
+	t.Helper()
+	input := scaffoldTestdata(t, c.input)
+	out := filepath.Join(t.TempDir(), "classification.yaml")
+	args := append([]string{"init", "-o", out}, c.args...)
+	args[4] = input // the value of --openapi or --routes
+	if code, _, stderr := runCLI(t, "", args...); code != ExitOK {
+		t.Fatalf("init exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := scaffold.ParseOpenAPI
+	if strings.HasSuffix(input, ".txt") {
+		parse = scaffold.ParseRouteList
+	}
+	routes, err := parse(input, data, scaffold.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, routes
+}
+
+// TestInitOutputIsClean reads init's output as lint and explain do: it
+// must give exactly one route set with every route, and no diagnostic of
+// warning or error severity.
+func TestInitOutputIsClean(t *testing.T) {
+	aenv, err := attrgen.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range initCases() {
+		t.Run(c.name, func(t *testing.T) {
+			out, routes := runInitCase(t, c)
+			inv, err := readInventory(&Env{}, aenv, []string{out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range inv.Diagnostics {
+				if d.Severity >= diag.Warning {
+					t.Errorf("diagnostic: %s", d)
+				}
+			}
+			if len(inv.RouteSets) != 1 {
+				t.Fatalf("%d route sets, want 1", len(inv.RouteSets))
+			}
+			rs := inv.RouteSets[0]
+			if got := len(rs.RouteValues()); got < len(routes) {
+				t.Errorf("route set has %d values for %d routes", got, len(routes))
+			}
+			if !rs.HasLatency() {
+				t.Errorf("route tag is not on %s", inventory.RequestDuration)
+			}
+		})
+	}
+}
+
+// templateParam matches an OpenAPI path parameter.
+var templateParam = regexp.MustCompile(`\{[^}]*\}`)
+
+// TestInitExplain runs `bundlegen explain` on init's output for a sample
+// request of every route (parameters replaced by 123, with a query string)
+// and for an unrouted one: each must get its route's value, or unknown.
+func TestInitExplain(t *testing.T) {
+	for _, c := range initCases() {
+		t.Run(c.name, func(t *testing.T) {
+			out, routes := runInitCase(t, c)
+			for _, r := range routes {
+				path := templateParam.ReplaceAllString(r.Template, "123") + "?page=2&q=x/y"
+				expectExplained(t, c, out, r.Method, path, r.Value)
+			}
+			expectExplained(t, c, out, "GET", "/not/a/route/of/this/service?x=1", series.UnknownRoute)
+		})
+	}
+}
+
+func expectExplained(t *testing.T, c initCase, file, method, target, want string) {
+	t.Helper()
+	args := []string{"explain", file, "--namespace", c.namespace, "-o", "json"}
+	if c.labels != "" {
+		args = append(args, "--labels", c.labels)
+	}
+	code, stdout, stderr := runCLI(t, "", append(args, method, target)...)
+	if code != ExitOK {
+		t.Fatalf("explain %s %s: exit %d: %s", method, target, code, stderr)
+	}
+	var x struct {
+		RouteSets []struct {
+			Value string `json:"value"`
+		} `json:"routeSets"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &x); err != nil {
+		t.Fatalf("explain output: %v\n%s", err, stdout)
+	}
+	if len(x.RouteSets) != 1 {
+		t.Fatalf("explain %s %s: %d route sets in scope, want 1\n%s", method, target, len(x.RouteSets), stdout)
+	}
+	if got := x.RouteSets[0].Value; got != want {
+		t.Errorf("explain %s %s = %q, want %q", method, target, got, want)
 	}
 }
