@@ -59,6 +59,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"explain": {"show which route a request gets and why", runExplain},
 		"init":    {"write the Istio classification for an OpenAPI spec or a route list", runInit},
+		"lint":    {"check Istio route classification objects and report diagnostics", runLint},
 		"version": {"print the version", runVersion},
 	}
 }
