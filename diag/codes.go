@@ -24,8 +24,9 @@ const (
 	// CodeNoRouteLatency: the route tag is on REQUEST_COUNT but not on
 	// REQUEST_DURATION, so there is no per-route latency.
 	CodeNoRouteLatency = "RB007"
-	// CodeInvalidCondition: a condition does not compile as CEL against the
-	// attributes attributegen offers; the plugin refuses its whole config.
+	// CodeInvalidCondition: a condition or CEL tag value does not compile
+	// against Envoy's attributes: Envoy rejects it (syntax) or it fails when
+	// evaluated (unknown attribute, wrong type). Either way: "unknown".
 	CodeInvalidCondition = "RB008"
 	// CodeDuplicateValue: a match repeats the value of an earlier match of
 	// the same attribute (legitimate, but often a copy-paste slip).
@@ -87,7 +88,7 @@ func Codes() []CodeInfo {
 		{CodeUnconsumedAttribute, Warning, "an attributegen output attribute is read by no Telemetry tag in its scope, so it never reaches a metric"},
 		{CodeWaypointUnreached, Error, "a WasmPlugin or Telemetry uses `selector` (or a WasmPlugin has no `targetRefs`) in a namespace served by a waypoint, which ignores it: use `targetRefs`"},
 		{CodeNoRouteLatency, Warning, "the route tag is on REQUEST_COUNT but not on REQUEST_DURATION: no per-route latency"},
-		{CodeInvalidCondition, Error, "a match condition does not compile as CEL (with its position); attributegen rejects the whole config"},
+		{CodeInvalidCondition, Error, "a match condition or CEL tag value does not compile (with its position): Envoy rejects it (syntax: the plugin's whole config fails) or it fails when evaluated (unknown attribute, wrong type); the tag reads `unknown`"},
 		{CodeDuplicateValue, Info, "a match repeats the value of an earlier match of the same attribute"},
 		{CodeDuplicateCondition, Warning, "a match repeats the condition of an earlier match and never fires"},
 		{CodeUnreachableMatch, Warning, "a match follows an always-true one (empty condition or `true`) and never fires"},
