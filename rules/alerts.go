@@ -1,0 +1,250 @@
+package rules
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/routebundle/routebundle/policy"
+	"github.com/routebundle/routebundle/series"
+)
+
+// target is what one set of alert rules covers: every route that follows
+// the set-wide policy, or one route with its own.
+type target struct {
+	route  string // "" for the set-wide rules
+	filter []*labels.Matcher
+	policy policy.Policy
+}
+
+// targets splits a unit into the set-wide target and one per overridden
+// route. The set-wide rules leave out the overridden routes and "unknown"
+// (a classification gap is the unknown-share alert's business).
+func targets(u *unit) []target {
+	overrides := u.policy.Overrides()
+	set := target{filter: []*labels.Matcher{neq(u.tag, series.UnknownRoute)}, policy: u.policy.Set}
+	out := make([]target, 0, len(overrides)+1)
+	for _, v := range overrides {
+		set.filter = append(set.filter, neq(u.tag, v))
+		out = append(out, target{route: v, filter: []*labels.Matcher{eq(u.tag, v)}, policy: u.policy.Routes[v]})
+	}
+	return append([]target{set}, out...)
+}
+
+// burnWindow is one condition of a multi-window multi-burn-rate alert: the
+// error ratio over both windows is above factor times the error budget.
+type burnWindow struct {
+	long, short series.Window
+	factor      float64
+	// budgetDays is how fast the 30-day budget is gone at this burn rate.
+	budgetDays float64
+}
+
+func pageWindows() []burnWindow {
+	return []burnWindow{
+		{long: series.Window1h, short: series.Window5m, factor: 14.4, budgetDays: 30 / 14.4},
+		{long: series.Window6h, short: series.Window30m, factor: 6, budgetDays: 5},
+	}
+}
+
+func ticketWindows() []burnWindow {
+	return []burnWindow{
+		{long: series.Window1d, short: series.Window2h, factor: 3, budgetDays: 10},
+		{long: series.Window3d, short: series.Window6h, factor: 1, budgetDays: 30},
+	}
+}
+
+// alertRules are a unit's alerts: each enabled kind once for the set-wide
+// routes and once per overridden route, then the per-workload unknown share.
+func alertRules(u *unit, c *compiled) []rulefmt.Rule {
+	var out []rulefmt.Rule
+	for _, t := range targets(u) {
+		p := t.policy
+		if p.Alerts.ErrorRatio {
+			out = append(out, errorRatioAlert(u, c, t))
+		}
+		if u.latency && p.Alerts.Latency {
+			out = append(out, latencyAlert(u, c, t))
+		}
+		if p.Objective > 0 && p.Alerts.BurnRatePage {
+			out = append(out, burnAlert(u, c, t, series.AlertRouteErrorBudgetBurn, c.Severities.Page, pageWindows()))
+		}
+		if p.Objective > 0 && p.Alerts.BurnRateTicket {
+			out = append(out, burnAlert(u, c, t, series.AlertRouteErrorBudgetTicket, c.Severities.Ticket, ticketWindows()))
+		}
+	}
+	if u.policy.Set.Alerts.UnknownShare {
+		out = append(out, unknownShareAlert(u, c))
+	}
+	return out
+}
+
+// gate keeps the routes of t that served at least the minimum request rate
+// over w; nil when there is no minimum.
+func gate(u *unit, t target, w series.Window) parser.Expr {
+	if t.policy.MinRequestRate <= 0 {
+		return nil
+	}
+	return compare(parser.GTE, u.recorded(series.RequestsRate(w), t.filter...), t.policy.MinRequestRate)
+}
+
+func errorRatioAlert(u *unit, c *compiled, t target) rulefmt.Rule {
+	p := t.policy
+	e := and(compare(parser.GTR, u.recorded(series.ErrorRatio5m, t.filter...), p.ErrorRatio),
+		gate(u, t, shortWindow), u.by()...)
+	return rulefmt.Rule{
+		Alert: series.AlertRouteErrorRatioHigh, Expr: e.String(), For: p.ErrorFor,
+		Labels: u.routeLabels(c.Severities.ErrorRatio),
+		Annotations: u.annotations(c, true,
+			"Route "+u.routeRef()+" fails {{ $value | humanizePercentage }} of its requests",
+			fmt.Sprintf("The error ratio of the route over %s has been above %s for %s%s.",
+				shortWindow, percent(p.ErrorRatio), p.ErrorFor, minRateNote(p))),
+	}
+}
+
+func latencyAlert(u *unit, c *compiled, t target) rulefmt.Rule {
+	p := t.policy
+	p99 := u.recorded(series.DurationQuantile5m, append(t.filter, eq(series.LabelQuantile, "0.99"))...)
+	e := and(compare(parser.GTR, p99, p.LatencyP99Ms), gate(u, t, shortWindow), u.by()...)
+	return rulefmt.Rule{
+		Alert: series.AlertRouteLatencyP99High, Expr: e.String(), For: p.LatencyFor,
+		Labels: u.routeLabels(c.Severities.Latency),
+		Annotations: u.annotations(c, true,
+			"Route "+u.routeRef()+` has a p99 latency of {{ $value | printf "%.0f" }}ms`,
+			fmt.Sprintf("The p99 latency of the route over %s has been above %sms for %s%s.",
+				shortWindow, formatFloat(p.LatencyP99Ms), p.LatencyFor, minRateNote(p))),
+	}
+}
+
+// burnAlert fires when any of the windows burns the error budget of the
+// objective at least factor times too fast, over both its long and its
+// short window (the short one lets the alert stop soon after recovery).
+func burnAlert(u *unit, c *compiled, t target, name, severity string, windows []burnWindow) rulefmt.Rule {
+	budget := 1 - t.policy.Objective
+	var e parser.Expr
+	var why []string
+	for _, w := range windows {
+		threshold := w.factor * budget
+		cond := and(
+			and(compare(parser.GTR, u.recorded(series.ErrorRatio(w.long), t.filter...), threshold),
+				compare(parser.GTR, u.recorded(series.ErrorRatio(w.short), t.filter...), threshold), u.by()...),
+			gate(u, t, w.long), u.by()...)
+		if e == nil {
+			e = cond
+		} else {
+			e = or(e, cond, u.by()...)
+		}
+		why = append(why, fmt.Sprintf("%s× over %s and %s (budget gone in %s days)",
+			formatFloat(w.factor), w.long, w.short, formatFloat(round12(w.budgetDays*100)/100)))
+	}
+	return rulefmt.Rule{
+		Alert: name, Expr: e.String(),
+		Labels: u.routeLabels(severity),
+		Annotations: u.annotations(c, true,
+			"Route "+u.routeRef()+" is burning its error budget: {{ $value | humanizePercentage }} errors",
+			fmt.Sprintf("The route spends the 30-day error budget of its %s objective too fast: %s%s.",
+				percent(t.policy.Objective), strings.Join(why, ", or "), minRateNote(t.policy))),
+	}
+}
+
+func unknownShareAlert(u *unit, c *compiled) rulefmt.Rule {
+	p := u.policy.Set
+	perWorkload := []string{series.LabelWorkloadNamespace, series.LabelWorkload}
+	share := vector(series.UnknownRatio5m, append(u.namespaces(), eq(series.LabelRouteTag, u.tag))...)
+	var traffic parser.Expr
+	if p.MinRequestRate > 0 {
+		traffic = compare(parser.GTE, sumBy(u.recorded(series.RequestsRate5m), perWorkload...), p.MinRequestRate)
+	}
+	e := and(compare(parser.GTR, share, p.UnknownRatio), traffic, perWorkload...)
+	return rulefmt.Rule{
+		Alert: series.AlertWorkloadUnknownRoutes, Expr: e.String(), For: p.UnknownFor,
+		Labels: map[string]string{
+			series.AlertLabelSeverity:  c.Severities.UnknownShare,
+			series.AlertLabelNamespace: "{{ $labels." + series.LabelWorkloadNamespace + " }}",
+			series.AlertLabelWorkload:  "{{ $labels." + series.LabelWorkload + " }}",
+		},
+		Annotations: u.annotations(c, false,
+			"{{ $value | humanizePercentage }} of the requests to "+workloadRef+" match no route",
+			fmt.Sprintf("The route tag %s has been %q for more than %s of the workload's requests for %s: "+
+				"requests no condition of %s classifies. `bundlegen explain` shows which match fires for a request.",
+				u.tag, series.UnknownRoute, percent(p.UnknownRatio), p.UnknownFor, literal(u.objects()))),
+	}
+}
+
+const workloadRef = "{{ $labels." + series.LabelWorkloadNamespace + " }}/{{ $labels." + series.LabelWorkload + " }}"
+
+// routeRef renders the route and its workload from the alert's labels.
+// Route values never enter a template as text: they would be executed.
+func (u *unit) routeRef() string {
+	return `"{{ index $labels ` + strconv.Quote(u.tag) + ` }}" of ` + workloadRef
+}
+
+func (u *unit) routeLabels(severity string) map[string]string {
+	return map[string]string{
+		series.AlertLabelSeverity:  severity,
+		series.AlertLabelNamespace: "{{ $labels." + series.LabelWorkloadNamespace + " }}",
+		series.AlertLabelWorkload:  "{{ $labels." + series.LabelWorkload + " }}",
+		series.AlertLabelRoute:     "{{ index $labels " + strconv.Quote(u.tag) + " }}",
+	}
+}
+
+func (u *unit) annotations(c *compiled, perRoute bool, summary, description string) map[string]string {
+	a := map[string]string{"summary": summary, "description": description}
+	if link := c.dashboardLink(u, perRoute); link != "" {
+		a["dashboard"] = link
+	}
+	return a
+}
+
+// objects names the route sets' objects for descriptions.
+func (u *unit) objects() string {
+	names := make([]string, 0, len(u.sets))
+	for _, rs := range u.sets {
+		names = append(names, setObject(rs).String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// dashboardLink is the alert's link into Grafana: the dashboard the bundle
+// builder names for the unit's first route set, with the namespace, workload
+// and (for route alerts) route variables taken from the alert's labels.
+func (c *compiled) dashboardLink(u *unit, perRoute bool) string {
+	if c.grafanaURL == "" || c.DashboardUID == nil {
+		return ""
+	}
+	uid := c.DashboardUID(u.sets[0])
+	if uid == "" {
+		return ""
+	}
+	link := c.grafanaURL + "/d/" + url.PathEscape(uid) +
+		"?var-namespace={{ $labels." + series.LabelWorkloadNamespace + " | urlquery }}" +
+		"&var-workload={{ $labels." + series.LabelWorkload + " | urlquery }}"
+	if perRoute {
+		link += "&var-route={{ index $labels " + strconv.Quote(u.tag) + " | urlquery }}"
+	}
+	return link
+}
+
+// literal makes s safe inside an alert template.
+func literal(s string) string {
+	if !strings.Contains(s, "{{") && !strings.Contains(s, "}}") {
+		return s
+	}
+	return "{{ " + strconv.Quote(s) + " }}"
+}
+
+func minRateNote(p policy.Policy) string {
+	if p.MinRequestRate <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (routes serving under %s requests/s do not alert)", formatFloat(p.MinRequestRate))
+}
+
+func percent(f float64) string { return formatFloat(round12(f*100)) + "%" }
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -1,0 +1,192 @@
+package rules
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/promql/promqltest"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// world is a Prometheus in a test: series loaded with promqltest's load
+// syntax, the generated rule files loaded by Prometheus' own rule manager,
+// and a clock the test advances. Nothing is faked: the files are parsed,
+// evaluated and stored exactly as a Prometheus server would.
+type world struct {
+	t       testing.TB
+	storage storage.Storage
+	engine  *promql.Engine
+	groups  []*rules.Group
+	now     time.Time
+}
+
+const evalInterval = time.Minute
+
+func newWorld(t testing.TB, load string, files []RuleFile) *world {
+	t.Helper()
+	st := promqltest.LoadedStorage(t, load)
+	engine := promqltest.NewTestEngine(t, false, 0, 1_000_000)
+	return newWorldOn(t, st, engine, files)
+}
+
+func newWorldOn(t testing.TB, st storage.Storage, engine *promql.Engine, files []RuleFile) *world {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for _, f := range files {
+		data, err := f.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, f.Name+".yaml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	m := rules.NewManager(&rules.ManagerOptions{
+		QueryFunc:    rules.EngineQueryFunc(engine, st),
+		AppendableV2: st,
+		Queryable:    st,
+		Context:      context.Background(),
+		NotifyFunc:   func(context.Context, string, ...*rules.Alert) {},
+		Logger:       promslog.NewNopLogger(),
+	})
+	loaded, errs := m.LoadGroups(evalInterval, labels.EmptyLabels(), "", nil, false, paths...)
+	if len(errs) > 0 {
+		t.Fatalf("Prometheus rejects the rule files: %v", errs)
+	}
+	w := &world{t: t, storage: st, engine: engine, now: time.Unix(0, 0).UTC()}
+	// Evaluate files in order and groups in file order, as a Prometheus
+	// whose groups start together would.
+	for i, f := range files {
+		for _, g := range f.Groups.Groups {
+			w.groups = append(w.groups, loaded[rules.GroupKey(paths[i], g.Name)])
+		}
+	}
+	return w
+}
+
+// advance evaluates every group at each interval up to and including until.
+func (w *world) advance(until time.Duration) {
+	end := time.Unix(0, 0).UTC().Add(until)
+	for ; !w.now.After(end); w.now = w.now.Add(evalInterval) {
+		for _, g := range w.groups {
+			g.Eval(context.Background(), w.now)
+		}
+	}
+	w.now = end
+	for _, g := range w.groups {
+		for _, r := range g.Rules() {
+			if err := r.LastError(); err != nil {
+				w.t.Fatalf("rule %s of group %s failed: %v", r.Name(), g.Name(), err)
+			}
+		}
+	}
+}
+
+// query evaluates expr at the current time.
+func (w *world) query(expr string) promql.Vector {
+	w.t.Helper()
+	q, err := w.engine.NewInstantQuery(context.Background(), w.storage, nil, expr, w.now)
+	if err != nil {
+		w.t.Fatalf("query %s: %v", expr, err)
+	}
+	defer q.Close()
+	res := q.Exec(context.Background())
+	if res.Err != nil {
+		w.t.Fatalf("query %s: %v", expr, res.Err)
+	}
+	v, err := res.Vector()
+	if err != nil {
+		w.t.Fatalf("query %s: %v", expr, err)
+	}
+	return v
+}
+
+// firing returns the labels of the firing alerts, one line each, sorted:
+// alertname then the routing labels.
+func (w *world) firing() []string {
+	var out []string
+	for _, g := range w.groups {
+		for _, a := range g.AlertingRules() {
+			for _, al := range a.ActiveAlerts() {
+				if al.State != rules.StateFiring {
+					continue
+				}
+				l := al.Labels
+				out = append(out, strings.Join([]string{
+					l.Get(labels.AlertName), l.Get("severity"), l.Get("namespace"), l.Get("workload"), l.Get("route"),
+				}, " | "))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// alert returns the firing alert whose summary line firing() printed.
+func (w *world) alert(line string) *rules.Alert {
+	for _, g := range w.groups {
+		for _, a := range g.AlertingRules() {
+			for _, al := range a.ActiveAlerts() {
+				l := al.Labels
+				if strings.Join([]string{
+					l.Get(labels.AlertName), l.Get("severity"), l.Get("namespace"), l.Get("workload"), l.Get("route"),
+				}, " | ") == line {
+					return al
+				}
+			}
+		}
+	}
+	w.t.Fatalf("no alert %q", line)
+	return nil
+}
+
+// value returns the value of the single series expr selects.
+func (w *world) value(expr string) float64 {
+	w.t.Helper()
+	v := w.query(expr)
+	if len(v) != 1 {
+		w.t.Fatalf("%s: want one series, got %d: %v", expr, len(v), v)
+	}
+	return v[0].F
+}
+
+func closeTo(got, want, rel float64) bool {
+	if got == want {
+		return true
+	}
+	return math.Abs(got-want) <= rel*math.Max(math.Abs(got), math.Abs(want))
+}
+
+// selector prints a selector for name with equality matchers, via the
+// parser's printer, so that awkward values are escaped the same way.
+func selector(name string, kv ...string) string {
+	ms := make([]*labels.Matcher, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		ms = append(ms, eq(kv[i], kv[i+1]))
+	}
+	return vector(name, ms...).String()
+}
+
+// mustParse parses expr and fails the test when the parser rejects it.
+func mustParse(t testing.TB, expr string) parser.Expr {
+	t.Helper()
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return e
+}

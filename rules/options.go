@@ -1,0 +1,153 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/routebundle/routebundle/inventory"
+	"github.com/routebundle/routebundle/policy"
+)
+
+// Options is the `rules` section of the bundle config. Decode it onto
+// DefaultOptions() so that omitted fields keep their defaults.
+type Options struct {
+	// Namespace of the PrometheusRule objects. Default "": each object goes
+	// to the namespace of its route set.
+	Namespace string `yaml:"namespace"`
+	// Release is the value of the `release` label by which
+	// kube-prometheus-stack selects PrometheusRules; "" omits the label.
+	// Default "kube-prometheus-stack".
+	Release string `yaml:"release"`
+	// Labels are added to every PrometheusRule object. Default none.
+	Labels map[string]string `yaml:"labels"`
+	// ErrorSelector says which requests are errors: PromQL label matchers
+	// applied to istio_requests_total, with or without braces. Default
+	// `response_code=~"5.."`; gRPC services may want
+	// `response_code=~"5..", grpc_response_status!~"0|"` style selectors.
+	ErrorSelector string `yaml:"errorSelector"`
+	// Interval is the evaluation interval of the generated groups; 0 uses
+	// Prometheus' global evaluation_interval. Default 0.
+	Interval model.Duration `yaml:"interval"`
+	// GrafanaURL is the base URL of Grafana (https://grafana.example.com).
+	// When set, and the bundle builder provides DashboardUID, every alert
+	// gets a `dashboard` annotation linking to the route's dashboard.
+	// Default "".
+	GrafanaURL string `yaml:"grafanaURL"`
+	// Severities are the `severity` labels of the alert kinds.
+	Severities Severities `yaml:"severities"`
+	// Defaults are the objectives and thresholds of every route that no
+	// annotation overrides (see package policy for the annotations).
+	Defaults policy.Policy `yaml:"defaults"`
+	// DashboardUID returns the UID of the Grafana dashboard that shows a
+	// route set; set by the bundle builder from the dashboards package, not
+	// from the config file. Nil: no dashboard links.
+	DashboardUID func(rs *inventory.RouteSet) string `yaml:"-"`
+}
+
+// Severities are the values of the severity label per alert kind.
+type Severities struct {
+	// ErrorRatio of RouteErrorRatioHigh. Default "warning".
+	ErrorRatio string `yaml:"errorRatio"`
+	// Latency of RouteLatencyP99High. Default "warning".
+	Latency string `yaml:"latency"`
+	// Page of RouteErrorBudgetBurn (fast burn). Default "critical".
+	Page string `yaml:"page"`
+	// Ticket of RouteErrorBudgetSlowBurn (slow burn). Default "warning".
+	Ticket string `yaml:"ticket"`
+	// UnknownShare of WorkloadUnknownRouteShareHigh. Default "info".
+	UnknownShare string `yaml:"unknownShare"`
+}
+
+// DefaultErrorSelector counts 5xx responses as errors.
+const DefaultErrorSelector = `response_code=~"5.."`
+
+// DefaultRelease is the Helm release name kube-prometheus-stack installs as by default.
+const DefaultRelease = "kube-prometheus-stack"
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{
+		Release:       DefaultRelease,
+		ErrorSelector: DefaultErrorSelector,
+		Severities: Severities{
+			ErrorRatio: "warning", Latency: "warning", Page: "critical", Ticket: "warning", UnknownShare: "info",
+		},
+		Defaults: policy.DefaultPolicy(),
+	}
+}
+
+// compiled is Options checked and turned into what the builders use.
+type compiled struct {
+	Options
+	errorMatchers []*labels.Matcher
+	grafanaURL    string
+}
+
+// compile validates the options; every problem is reported at once.
+func (o Options) compile() (compiled, error) {
+	c := compiled{Options: o}
+	var errs []error
+	ms, err := parseErrorSelector(o.ErrorSelector)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("errorSelector: %w", err))
+	}
+	c.errorMatchers = ms
+	if c.grafanaURL, err = checkGrafanaURL(o.GrafanaURL); err != nil {
+		errs = append(errs, fmt.Errorf("grafanaURL: %w", err))
+	}
+	if err := o.Defaults.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("defaults: %w", err))
+	}
+	for _, s := range []struct{ name, v string }{
+		{"errorRatio", o.Severities.ErrorRatio}, {"latency", o.Severities.Latency},
+		{"page", o.Severities.Page}, {"ticket", o.Severities.Ticket}, {"unknownShare", o.Severities.UnknownShare},
+	} {
+		if s.v == "" {
+			errs = append(errs, fmt.Errorf("severities.%s: must not be empty", s.name))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// parseErrorSelector reads label matchers, with or without the braces.
+func parseErrorSelector(s string) ([]*labels.Matcher, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{") {
+		s = "{" + s + "}"
+	}
+	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a list of label matchers: %w", s, err)
+	}
+	for _, m := range ms {
+		if m.Name == labels.MetricName {
+			return nil, fmt.Errorf("%q: the metric name is fixed (istio_requests_total)", s)
+		}
+	}
+	return ms, nil
+}
+
+func checkGrafanaURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("%q: want an absolute http(s) URL", s)
+	}
+	// The URL becomes part of an alert template: template delimiters in it
+	// would be executed by Prometheus.
+	if strings.Contains(s, "{{") || strings.Contains(s, "}}") {
+		return "", fmt.Errorf("%q: must not contain {{ or }}", s)
+	}
+	return strings.TrimRight(s, "/"), nil
+}

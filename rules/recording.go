@@ -1,0 +1,115 @@
+package rules
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/routebundle/routebundle/series"
+)
+
+// shortWindow is the window every rate is taken over from the raw series.
+const shortWindow = series.Window5m
+
+// derivedWindows are recorded from the 5m series rather than from the raw
+// ones, for the burn-rate alerts and the SLO period.
+func derivedWindows() []series.Window {
+	return append(series.SLOWindows()[1:], series.Window30d)
+}
+
+func duration(w series.Window) time.Duration {
+	d, err := model.ParseDuration(string(w))
+	if err != nil {
+		// The windows are constants of package series; a test parses them all.
+		return 0
+	}
+	return time.Duration(d)
+}
+
+func record(name string, e parser.Expr, lbls map[string]string) rulefmt.Rule {
+	return rulefmt.Rule{Record: name, Expr: e.String(), Labels: lbls}
+}
+
+// recordingRules are the fixed 5m rules of a unit: request, error and ratio
+// per route, latency when the tag is on REQUEST_DURATION, and the share of
+// unknown traffic per workload. Every rule aggregates by the route tag, so
+// their number does not grow with the routes.
+func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
+	rate := func(metric string, extra ...*labels.Matcher) parser.Expr {
+		return sumBy(rangeCall("rate", u.raw(metric, extra...), duration(shortWindow)), u.by()...)
+	}
+	requests := u.recorded(series.RequestsRate5m)
+	out := []rulefmt.Rule{
+		record(series.RequestsRate5m, rate(series.IstioRequestsTotal), nil),
+		// A route without errors records 0, not nothing: the long windows
+		// average this series, and gaps would bias them upwards.
+		record(series.ErrorsRate5m, or(rate(series.IstioRequestsTotal, c.errorMatchers...), scale(0, requests)), nil),
+		record(series.ErrorRatio5m, ratio(u.recorded(series.ErrorsRate5m), requests), nil),
+	}
+	if u.latency {
+		out = append(out, latencyRules(u)...)
+	}
+	return append(out, unknownShareRule(u))
+}
+
+// ratio divides errors by requests where there were requests; a route
+// without traffic has no ratio rather than NaN.
+func ratio(errors, requests parser.Expr) parser.Expr {
+	return binary(parser.DIV, errors, compare(parser.GTR, requests, 0))
+}
+
+func latencyRules(u *unit) []rulefmt.Rule {
+	buckets := sumBy(
+		rangeCall("rate", u.raw(series.IstioRequestDurationBucket), duration(shortWindow)),
+		append(u.by(), series.LabelLE)...)
+	out := []rulefmt.Rule{record(series.DurationBucketRate5m, buckets, nil)}
+	for _, q := range series.Quantiles() {
+		e := call("histogram_quantile", number(quantileValue(q)), u.recorded(series.DurationBucketRate5m))
+		out = append(out, record(series.DurationQuantile5m, e, map[string]string{series.LabelQuantile: q}))
+	}
+	return out
+}
+
+// unknownShareRule records, per workload, the share of requests whose
+// route tag is "unknown": 0 when every request was classified.
+func unknownShareRule(u *unit) rulefmt.Rule {
+	perWorkload := []string{series.LabelWorkloadNamespace, series.LabelWorkload}
+	all := sumBy(u.recorded(series.RequestsRate5m), perWorkload...)
+	unknown := sumBy(u.recorded(series.RequestsRate5m, eq(u.tag, series.UnknownRoute)), perWorkload...)
+	e := binary(parser.DIV, or(unknown, scale(0, all)), compare(parser.GTR, all, 0))
+	return record(series.UnknownRatio5m, e, map[string]string{series.LabelRouteTag: u.tag})
+}
+
+// sloRules record the longer windows the burn-rate alerts and the error
+// budget read. Rates are averaged from the recorded 5m rates: for steady
+// traffic that equals rate() over the long window, and it reads one series
+// per route instead of every raw series (a test checks it against the raw
+// expression). Ratios are never averaged, which would weigh a quiet hour
+// like a busy one: each window's ratio divides its averaged rates.
+func sloRules(u *unit) []rulefmt.Rule {
+	out := make([]rulefmt.Rule, 0, 3*len(derivedWindows()))
+	for _, w := range derivedWindows() {
+		avg := func(name string) parser.Expr {
+			return rangeCall("avg_over_time", u.recorded(name), duration(w))
+		}
+		out = append(out,
+			record(series.RequestsRate(w), avg(series.RequestsRate5m), nil),
+			record(series.ErrorsRate(w), avg(series.ErrorsRate5m), nil),
+			record(series.ErrorRatio(w), ratio(u.recorded(series.ErrorsRate(w)), u.recorded(series.RequestsRate(w))), nil),
+		)
+	}
+	return out
+}
+
+// quantileValue reads a quantile label value of package series ("0.99").
+func quantileValue(q string) float64 {
+	f, err := strconv.ParseFloat(q, 64)
+	if err != nil {
+		return 0 // constants of package series; a test parses them all
+	}
+	return f
+}
