@@ -1,7 +1,8 @@
 // Package attrgen emulates Istio's attributegen Wasm plugin: it compiles the
 // CEL conditions of a WasmPlugin's `match` list against Envoy's attributes and
-// classifies requests exactly as the plugin does (in order, first true wins,
-// an empty condition is always true).
+// classifies requests exactly as the plugin does: in order, first true wins,
+// an empty condition is always true, and a condition that fails to evaluate
+// ends the evaluation with the attribute unset.
 //
 // It also reads the two shapes a Telemetry tag value takes: a reference to a
 // Wasm attribute (ParseAttributeRef) and a pure CEL classification written as
