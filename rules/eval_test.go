@@ -25,7 +25,12 @@ func newLoad() *load {
 
 // counter adds a counter growing by perMinute, labels as name/value pairs.
 func (l *load) counter(metric string, perMinute float64, kv ...string) *load {
-	fmt.Fprintf(&l.b, "  %s%s 0+%gx60\n", metric, labels.FromStrings(kv...).String(), perMinute)
+	return l.values(metric, fmt.Sprintf("0+%gx60", perMinute), kv...)
+}
+
+// values adds a series with values in promqltest notation.
+func (l *load) values(metric, values string, kv ...string) *load {
+	fmt.Fprintf(&l.b, "  %s%s %s\n", metric, labels.FromStrings(kv...).String(), values)
 	return l
 }
 

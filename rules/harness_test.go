@@ -164,6 +164,21 @@ func (w *world) value(expr string) float64 {
 	return v[0].F
 }
 
+// valueWhere returns the value of the one series of expr whose label name is value.
+func (w *world) valueWhere(expr, name, value string) float64 {
+	w.t.Helper()
+	var found []float64
+	for _, s := range w.query(expr) {
+		if s.Metric.Get(name) == value {
+			found = append(found, s.F)
+		}
+	}
+	if len(found) != 1 {
+		w.t.Fatalf("%s: want one series with %s=%q, got %d", expr, name, value, len(found))
+	}
+	return found[0]
+}
+
 func closeTo(got, want, rel float64) bool {
 	if got == want {
 		return true
