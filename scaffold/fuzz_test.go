@@ -13,7 +13,7 @@ import (
 )
 
 // fuzzMaxRoutes keeps each fuzz input cheap to check.
-const fuzzMaxRoutes = 40
+const fuzzMaxRoutes = 12
 
 func addSeeds(f *testing.F, files []string, extra ...string) {
 	for _, name := range files {
