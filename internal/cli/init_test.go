@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/internal/testutil"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/scaffold"
@@ -210,9 +212,9 @@ func runInitCase(t *testing.T, c initCase) (string, []scaffold.Route) {
 	return out, routes
 }
 
-// TestInitOutputIsClean reads init's output as lint and explain do: it
-// must give exactly one route set with every route, and no diagnostic of
-// warning or error severity.
+// TestInitOutputIsClean runs `bundlegen lint` on init's output, which must
+// report no diagnostic of warning or error severity, and reads it as lint
+// and explain do: one route set with every route, latency included.
 func TestInitOutputIsClean(t *testing.T) {
 	aenv, err := attrgen.NewEnv()
 	if err != nil {
@@ -221,14 +223,22 @@ func TestInitOutputIsClean(t *testing.T) {
 	for _, c := range initCases() {
 		t.Run(c.name, func(t *testing.T) {
 			out, routes := runInitCase(t, c)
+			code, stdout, stderr := runCLI(t, "", "lint", "-o", "json", out)
+			if code != ExitOK {
+				t.Errorf("lint exit %d: %s%s", code, stdout, stderr)
+			}
+			var diags []struct{ Severity, Code, Message string }
+			if err := json.Unmarshal([]byte(stdout), &diags); err != nil {
+				t.Fatalf("lint output: %v\n%s", err, stdout)
+			}
+			for _, d := range diags {
+				if d.Severity != diag.Info.String() {
+					t.Errorf("lint: %s %s: %s", d.Severity, d.Code, d.Message)
+				}
+			}
 			inv, err := readInventory(&Env{}, aenv, []string{out})
 			if err != nil {
 				t.Fatal(err)
-			}
-			for _, d := range inv.Diagnostics {
-				if d.Severity >= diag.Warning {
-					t.Errorf("diagnostic: %s", d)
-				}
 			}
 			if len(inv.RouteSets) != 1 {
 				t.Fatalf("%d route sets, want 1", len(inv.RouteSets))
@@ -286,5 +296,35 @@ func expectExplained(t *testing.T, c initCase, file, method, target, want string
 	}
 	if got := x.RouteSets[0].Value; got != want {
 		t.Errorf("explain %s %s = %q, want %q", method, target, got, want)
+	}
+}
+
+// TestInitPodinfo regenerates the blog's classification with init and lints
+// it next to the example's namespace and waypoint, as a user replacing the
+// hand-written WasmPlugin and Telemetry would: no warnings, same routes.
+func TestInitPodinfo(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"namespace.yaml", "waypoint.yaml"} {
+		data, err := fs.ReadFile(examples.Podinfo(), "podinfo/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, mode := range [][]string{nil, {"--no-wasm"}} {
+		args := append([]string{"init", "--routes", "-", "--namespace", "podinfo", "--waypoint", "podinfo-waypoint",
+			"-o", filepath.Join(dir, "routes.yaml")}, mode...)
+		if code, _, stderr := runCLI(t, "GET /healthz\nPOST /echo\n", args...); code != ExitOK {
+			t.Fatalf("init %v: exit %d: %s", mode, code, stderr)
+		}
+		if code, stdout, stderr := runCLI(t, "", "lint", dir); code != ExitOK || stdout != "" {
+			t.Errorf("lint %v: exit %d:\n%s%s", mode, code, stdout, stderr)
+		}
+		c := initCase{namespace: "podinfo"}
+		expectExplained(t, c, dir, "GET", "/healthz", "GET /healthz")
+		expectExplained(t, c, dir, "POST", "/echo?x=1", "POST /echo")
+		expectExplained(t, c, dir, "GET", "/echo", series.UnknownRoute)
 	}
 }
