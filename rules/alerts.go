@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func burnAlert(u *unit, c *compiled, t target, name, severity string, windows []
 			e = or(e, cond, u.by()...)
 		}
 		why = append(why, fmt.Sprintf("%s× over %s and %s (budget gone in %s days)",
-			formatFloat(w.factor), w.long, w.short, formatFloat(round12(w.budgetDays*100)/100)))
+			formatFloat(w.factor), w.long, w.short, formatFloat(math.Round(w.budgetDays*10)/10)))
 	}
 	return rulefmt.Rule{
 		Alert: name, Expr: e.String(),
