@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"io/fs"
 	"testing"
 
@@ -30,12 +31,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := 1
-		for _, b := range data {
-			if b == '\n' {
-				lines++
-			}
-		}
+		// YAML breaks lines at \n, \r\n and a lone \r.
+		lines := 1 + bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n"))
 		objs, diags := Decode("fuzz.yaml", data)
 		for _, o := range objs {
 			if o.Kind == "" {
