@@ -1,0 +1,422 @@
+package dashboards
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/inventory"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+type example struct {
+	name string
+	inv  func() *inventory.Inventory
+}
+
+func examples() []example {
+	return []example{
+		{"podinfo", podinfoInventory},
+		{"mixed", mixedInventory},
+		{"hostile", hostileInventory},
+	}
+}
+
+func build(t *testing.T, inv *inventory.Inventory) ([]Dashboard, diag.List) {
+	t.Helper()
+	ds, diags := Build(inv, DefaultOptions())
+	if diags.HasErrors() {
+		t.Fatalf("unexpected errors:\n%s", diagText(diags))
+	}
+	return ds, diags
+}
+
+func diagText(l diag.List) string {
+	var b bytes.Buffer
+	if err := l.WriteText(&b); err != nil {
+		panic(err)
+	}
+	return b.String()
+}
+
+// TestGolden compares every dashboard and the diagnostics of each example
+// with testdata/<example>/; -update rewrites them.
+func TestGolden(t *testing.T) {
+	for _, ex := range examples() {
+		t.Run(ex.name, func(t *testing.T) {
+			ds, diags := build(t, ex.inv())
+			got := map[string][]byte{"diagnostics.txt": []byte(diagText(diags))}
+			for _, d := range ds {
+				b, err := d.JSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[d.FileName] = b
+			}
+			dir := filepath.Join("testdata", ex.name)
+			if *update {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for name, b := range got {
+					if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			var files []string
+			for _, e := range entries {
+				files = append(files, e.Name())
+				want, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got[e.Name()], want) {
+					t.Errorf("%s differs from the golden file (run go test -update and review the diff)", e.Name())
+				}
+			}
+			for name := range got {
+				if !slices.Contains(files, name) {
+					t.Errorf("%s has no golden file (run go test -update)", name)
+				}
+			}
+		})
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	for _, ex := range examples() {
+		a, _ := build(t, ex.inv())
+		inv := ex.inv()
+		slices.Reverse(inv.RouteSets)
+		b, _ := build(t, inv)
+		if len(a) != len(b) {
+			t.Fatalf("%s: %d vs %d dashboards", ex.name, len(a), len(b))
+		}
+		for i := range a {
+			ja, _ := a[i].JSON()
+			jb, _ := b[i].JSON()
+			if !bytes.Equal(ja, jb) {
+				t.Errorf("%s: %s depends on the order of the route sets", ex.name, a[i].UID)
+			}
+		}
+	}
+}
+
+// TestRoundTrip unmarshals each dashboard into the SDK types and marshals
+// it again: what Grafana gets must be what the SDK can read.
+func TestRoundTrip(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	for _, ex := range examples() {
+		ds, _ := build(t, ex.inv())
+		for _, d := range ds {
+			first, err := d.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := strictCheck(first); err != nil {
+				t.Errorf("%s/%s: strict unmarshal: %v", ex.name, d.UID, err)
+			}
+			var back dashboard.Dashboard
+			if err := json.Unmarshal(first, &back); err != nil {
+				t.Errorf("%s/%s: unmarshal: %v", ex.name, d.UID, err)
+				continue
+			}
+			second, err := Dashboard{UID: d.UID, Dashboard: back}.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(first, second) {
+				t.Errorf("%s/%s does not round-trip:\n%s", ex.name, d.UID, firstDiff(first, second))
+			}
+		}
+	}
+}
+
+// strictCheck reports unknown and mistyped fields. The SDK (v0.0.22)
+// returns its error list even when it is empty, a nil cog.BuildErrors in a
+// non-nil error, and then drops nested panels; so the strict pass only looks
+// for errors and the round trip itself uses json.Unmarshal.
+func strictCheck(b []byte) error {
+	var d dashboard.Dashboard
+	err := d.UnmarshalJSONStrict(b)
+	if errs, ok := err.(cog.BuildErrors); ok && len(errs) == 0 {
+		return nil
+	}
+	return err
+}
+
+func firstDiff(a, b []byte) string {
+	la, lb := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, la[i], lb[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d vs %d lines", len(la), len(lb))
+}
+
+// uidPattern is a Grafana UID that is also a Kubernetes name.
+var uidPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+func TestStructure(t *testing.T) {
+	for _, ex := range examples() {
+		ds, _ := build(t, ex.inv())
+		uids, titles := map[string]bool{}, map[string]bool{}
+		for _, d := range ds {
+			db := d.Dashboard
+			name := ex.name + "/" + d.UID
+			if len(d.UID) > 40 || !uidPattern.MatchString(d.UID) || *db.Uid != d.UID || d.FileName != d.UID+".json" {
+				t.Errorf("%s: bad UID or file name %q", name, d.FileName)
+			}
+			if uids[d.UID] || titles[*db.Title] {
+				t.Errorf("%s: UID or title %q not unique", name, *db.Title)
+			}
+			uids[d.UID], titles[*db.Title] = true, true
+			if db.Time == nil || db.Refresh == nil || len(db.Tags) == 0 {
+				t.Errorf("%s: time range, refresh or tags missing", name)
+			}
+			if !strings.Contains(*db.Description, GeneratedMarker) {
+				t.Errorf("%s: description lacks the generated marker", name)
+			}
+			if len(db.Links) == 0 {
+				t.Errorf("%s: no links", name)
+			}
+			checkPanels(t, name, db)
+		}
+	}
+}
+
+type rect struct{ x, y, w, h uint32 }
+
+func (a rect) overlaps(b rect) bool {
+	return a.x < b.x+b.w && b.x < a.x+a.w && a.y < b.y+b.h && b.y < a.y+a.h
+}
+
+func checkPanels(t *testing.T, name string, db dashboard.Dashboard) {
+	t.Helper()
+	ids := map[uint32]bool{}
+	var placed []rect
+	for _, pr := range db.Panels {
+		var (
+			id  uint32
+			pos *dashboard.GridPos
+		)
+		if pr.RowPanel != nil {
+			id, pos = pr.RowPanel.Id, pr.RowPanel.GridPos
+		} else {
+			p := pr.Panel
+			if p.Id == nil || p.Title == nil || p.Description == nil || *p.Description == "" || len(p.Targets) == 0 {
+				t.Errorf("%s: panel without id, title, description or query: %+v", name, p.Title)
+				continue
+			}
+			if p.FieldConfig == nil || p.FieldConfig.Defaults.Unit == nil || *p.FieldConfig.Defaults.Unit == "" {
+				if p.Type != "table" {
+					t.Errorf("%s: panel %q has no unit", name, *p.Title)
+				}
+			}
+			id, pos = *p.Id, p.GridPos
+		}
+		if ids[id] {
+			t.Errorf("%s: panel id %d used twice", name, id)
+		}
+		ids[id] = true
+		if pos == nil || pos.W == 0 || pos.H == 0 || pos.X+pos.W > 24 {
+			t.Errorf("%s: panel %d: bad grid position %+v", name, id, pos)
+			continue
+		}
+		r := rect{pos.X, pos.Y, pos.W, pos.H}
+		for _, o := range placed {
+			if r.overlaps(o) {
+				t.Errorf("%s: panel %d at %+v overlaps %+v", name, id, r, o)
+			}
+		}
+		placed = append(placed, r)
+	}
+}
+
+// TestPanelsFollowTheInventory checks which panels exist: latency only
+// where the tag is on REQUEST_DURATION, SLO panels only with objectives.
+func TestPanelsFollowTheInventory(t *testing.T) {
+	ds, _ := build(t, mixedInventory())
+	want := map[string]struct{ latency, slo bool }{
+		"Routes / shop / workload app=cart,tier=api":    {false, true},
+		"Routes / shop / service checkout (route_name)": {true, false},
+		"Routes / shop / service checkout (operation)":  {false, false},
+		"Routes / mesh-wide":                            {true, false},
+		"Routes / web":                                  {true, false},
+	}
+	seen := 0
+	for _, d := range ds {
+		w, ok := want[*d.Dashboard.Title]
+		if !ok {
+			continue
+		}
+		seen++
+		titles := panelTitles(d.Dashboard)
+		if got := slices.Contains(titles, "p99 latency by route"); got != w.latency {
+			t.Errorf("%s: latency panels = %v, want %v", *d.Dashboard.Title, got, w.latency)
+		}
+		if got := slices.Contains(titles, "Error budget left"); got != w.slo {
+			t.Errorf("%s: SLO panels = %v, want %v", *d.Dashboard.Title, got, w.slo)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("found %d of the %d expected dashboards", seen, len(want))
+	}
+}
+
+func panelTitles(db dashboard.Dashboard) []string {
+	var out []string
+	for _, pr := range db.Panels {
+		if pr.Panel != nil {
+			out = append(out, *pr.Panel.Title)
+		}
+	}
+	return out
+}
+
+func TestUIDMatchesBuild(t *testing.T) {
+	inv := mixedInventory()
+	ds, _ := build(t, inv)
+	for i := range inv.RouteSets {
+		uid := UID(&inv.RouteSets[i])
+		if !slices.ContainsFunc(ds, func(d Dashboard) bool { return d.UID == uid }) {
+			t.Errorf("UID(%s) = %s names no dashboard", inv.RouteSets[i].ID, uid)
+		}
+	}
+	// Route values never change the UID; scope and tag do.
+	rs := podinfoInventory().RouteSets[0]
+	before := UID(&rs)
+	rs.Routes = routes("GET /other")
+	if UID(&rs) != before {
+		t.Error("UID changed with the route values")
+	}
+	rs.Tag = "other_tag"
+	if UID(&rs) == before {
+		t.Error("UID did not change with the tag")
+	}
+}
+
+func TestUIDOfHostileScopes(t *testing.T) {
+	for _, s := range []inventory.Scope{
+		{Kind: inventory.ScopeWorkload, Namespace: "a", Selector: map[string]string{"app": strings.Repeat("x", 300)}},
+		{Kind: inventory.ScopeWaypoint, Namespace: "a", TargetRefs: gatewayRef(`"}{\` + "\n")},
+		{Kind: inventory.ScopeWaypoint, Namespace: "a", TargetRefs: gatewayRef("---")},
+		{Kind: inventory.ScopeWorkload, Namespace: "", Selector: map[string]string{"ü": "✓"}},
+	} {
+		rs := inventory.RouteSet{Scope: s, Tag: "route_name"}
+		uid := UID(&rs)
+		if len(uid) > 40 || !uidPattern.MatchString(uid) {
+			t.Errorf("UID for %+v = %q: not a valid UID", s, uid)
+		}
+	}
+}
+
+func TestURLPath(t *testing.T) {
+	for _, tc := range []struct {
+		uid  string
+		vars map[string]string
+		want string
+	}{
+		{"abc", nil, "/d/abc"},
+		{"abc", map[string]string{VarRoute: "GET /a b", VarWorkload: "w"}, "/d/abc?var-route=GET+%2Fa+b&var-workload=w"},
+		{"abc", map[string]string{VarRoute: `"}&x=1`}, "/d/abc?var-route=%22%7D%26x%3D1"},
+	} {
+		if got := URLPath(tc.uid, tc.vars); got != tc.want {
+			t.Errorf("URLPath(%q, %v) = %q, want %q", tc.uid, tc.vars, got, tc.want)
+		}
+	}
+}
+
+func TestBadRouteSetsAreReportedAndSkipped(t *testing.T) {
+	inv := podinfoInventory()
+	good := inv.RouteSets[0]
+	badTag, reserved, badNS := good, good, good
+	badTag.ID, badTag.Tag = "podinfo/bad-tag", "route-name"
+	reserved.ID, reserved.Tag = "podinfo/reserved", "response_code"
+	badNS.ID, badNS.Namespace, badNS.Scope.Namespace = "bad/ns", "Bad_NS", "Bad_NS"
+	inv.RouteSets = append(inv.RouteSets, badTag, reserved, badNS)
+	ds, diags := Build(inv, DefaultOptions())
+	var codes []string
+	for _, d := range diags {
+		codes = append(codes, d.Code)
+		if d.Object.Kind != "WasmPlugin" || d.Source.File == "" {
+			t.Errorf("diagnostic without object or source: %v", d)
+		}
+	}
+	slices.Sort(codes)
+	if want := []string{CodeTagName, CodeTagReserved, CodeNamespace}; !slices.Equal(codes, sortedCopy(want)) {
+		t.Errorf("codes = %v, want %v", codes, want)
+	}
+	if len(ds) != 2 {
+		t.Errorf("got %d dashboards, want the good set's and the overview", len(ds))
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+func TestEmptyInventory(t *testing.T) {
+	for _, inv := range []*inventory.Inventory{nil, {}} {
+		ds, diags := Build(inv, DefaultOptions())
+		if len(ds) != 0 || len(diags) != 0 {
+			t.Errorf("empty inventory gave %d dashboards, %d diagnostics", len(ds), len(diags))
+		}
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Refresh = "soon"
+	ds, diags := Build(podinfoInventory(), opts)
+	if len(ds) != 0 || len(diags) != 1 || diags[0].Code != CodeOptions || !strings.Contains(diags[0].Message, "refresh") {
+		t.Errorf("got %d dashboards, diagnostics %v", len(ds), diags)
+	}
+}
+
+// TestHostileRouteVariableWarning: the backtick set cannot use a raw string
+// and has values with quotes, which Grafana cannot escape.
+func TestHostileRouteVariableWarning(t *testing.T) {
+	_, diags := build(t, hostileInventory())
+	if len(diags) != 1 || diags[0].Code != CodeRouteVariable || diags[0].Object.Name != "tick" {
+		t.Errorf("want one %s warning on the tick set, got:\n%s", CodeRouteVariable, diagText(diags))
+	}
+}
+
+func TestJSONIsValidAndKeepsValues(t *testing.T) {
+	ds, _ := build(t, hostileInventory())
+	for _, d := range ds {
+		b, err := d.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%s: invalid JSON: %v", d.UID, err)
+		}
+	}
+}

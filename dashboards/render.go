@@ -1,0 +1,151 @@
+package dashboards
+
+import (
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// maxConfigMapData is what the API server stores in one ConfigMap (1 MiB)
+// less room for the metadata.
+const maxConfigMapData = 1<<20 - 16<<10
+
+// JSON renders the dashboard as Grafana imports it: indented by two spaces,
+// keys in the SDK's order, ending in a newline. The same dashboard always
+// gives the same bytes.
+func (d Dashboard) JSON() ([]byte, error) {
+	compact, err := json.Marshal(d.Dashboard)
+	if err != nil {
+		return nil, fmt.Errorf("rendering dashboard %s: %w", d.UID, err)
+	}
+	return indent(make([]byte, 0, 2*len(compact)), compact), nil
+}
+
+// indent lays compact JSON (as json.Marshal writes it) out like json.Indent
+// with two spaces, in one pass: json.Indent's scanner took most of the time
+// of rendering a thousand dashboards. It also turns the \u003c, \u003e and
+// \u0026 escapes of encoding/json back into <, > and &, so that PromQL
+// comparisons and link URLs stay readable; the SDK's own marshalers escape
+// them whatever an encoder is told.
+func indent(dst, src []byte) []byte {
+	depth := 0
+	newline := func() {
+		dst = append(dst, '\n')
+		for range depth {
+			dst = append(dst, ' ', ' ')
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '"':
+			n := stringEnd(src, i)
+			dst = appendUnescapedHTML(dst, src[i:n])
+			i = n - 1
+		case '{', '[':
+			dst = append(dst, c)
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				dst = append(dst, src[i+1])
+				i++
+				continue
+			}
+			depth++
+			newline()
+		case '}', ']':
+			depth--
+			newline()
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline()
+		case ':':
+			dst = append(dst, ':', ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '\n')
+}
+
+// stringEnd returns the index after the JSON string starting at src[i].
+func stringEnd(src []byte, i int) int {
+	for j := i + 1; j < len(src); j++ {
+		switch src[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(src)
+}
+
+// appendUnescapedHTML appends a JSON string literal with encoding/json's
+// HTML escapes undone; other escapes are copied as pairs, so an escaped
+// backslash followed by "u0026" stays as it is.
+func appendUnescapedHTML(dst, s []byte) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			dst = append(dst, s[i])
+			continue
+		}
+		if s[i+1] == 'u' && i+6 <= len(s) {
+			switch string(s[i+2 : i+6]) {
+			case "003c":
+				dst, i = append(dst, '<'), i+5
+				continue
+			case "003e":
+				dst, i = append(dst, '>'), i+5
+				continue
+			case "0026":
+				dst, i = append(dst, '&'), i+5
+				continue
+			}
+		}
+		dst, i = append(dst, s[i], s[i+1]), i+1
+	}
+	return dst
+}
+
+// ConfigMaps renders each dashboard as a ConfigMap for Grafana's dashboard
+// sidecar, named by its UID (a valid Kubernetes name), with the sidecar
+// label and, when a folder is set, the folder annotation.
+func ConfigMaps(ds []Dashboard, opts Options) ([]corev1.ConfigMap, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]corev1.ConfigMap, 0, len(ds))
+	for _, d := range ds {
+		cm, err := configMap(d, opts.ConfigMap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cm)
+	}
+	return out, nil
+}
+
+func configMap(d Dashboard, o ConfigMapOptions) (corev1.ConfigMap, error) {
+	data, err := d.JSON()
+	if err != nil {
+		return corev1.ConfigMap{}, err
+	}
+	if len(data) > maxConfigMapData {
+		return corev1.ConfigMap{}, fmt.Errorf("dashboard %s is %d bytes, more than a ConfigMap holds (%d)",
+			d.UID, len(data), maxConfigMapData)
+	}
+	cm := corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      d.UID,
+			Namespace: o.Namespace,
+			Labels:    map[string]string{o.LabelKey: o.LabelValue},
+		},
+		Data: map[string]string{d.FileName: string(data)},
+	}
+	if o.Folder != "" {
+		cm.Annotations = map[string]string{o.FolderAnnotation: o.Folder}
+	}
+	return cm, nil
+}
