@@ -23,7 +23,7 @@ type Builder struct {
 // NewBuilder returns a Builder that compiles conditions with env, which may
 // be shared with other users of attrgen.
 func NewBuilder(env *attrgen.Env) (*Builder, error) {
-	p, err := parser.NewParser(parser.Macros(parser.AllMacros...), parser.PopulateMacroCalls(true))
+	p, err := parser.NewParser(parser.Macros(parser.AllMacros...))
 	if err != nil {
 		return nil, fmt.Errorf("inventory: CEL parser: %w", err)
 	}

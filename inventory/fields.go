@@ -79,17 +79,21 @@ func describe(v any) string {
 	return fmt.Sprintf("number %v", v)
 }
 
+// asMapping returns v as a mapping, reporting it at path when it is not.
+func (f *fields) asMapping(v any, path manifest.Path) (map[string]any, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.wrongType(path, "a mapping", v)
+	}
+	return m, ok
+}
+
 func (f *fields) mapping(m map[string]any, key string, path manifest.Path) (map[string]any, bool) {
 	v, ok := m[key]
 	if !ok || v == nil {
 		return nil, false
 	}
-	mv, ok := v.(map[string]any)
-	if !ok {
-		f.wrongType(path, "a mapping", v)
-		return nil, false
-	}
-	return mv, true
+	return f.asMapping(v, path)
 }
 
 func (f *fields) list(m map[string]any, key string, path manifest.Path) ([]any, bool) {

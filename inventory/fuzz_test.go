@@ -15,14 +15,15 @@ import (
 // FuzzBuild builds an inventory from arbitrary YAML. It must never panic,
 // must be deterministic, and what it returns must keep the model's promises.
 func FuzzBuild(f *testing.F) {
-	_ = fs.WalkDir(examples.Podinfo(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if data, rerr := fs.ReadFile(examples.Podinfo(), p); rerr == nil {
-				f.Add(data)
-			}
+	// The whole example as one multi-document file, so that the join runs.
+	files, _ := fs.Glob(examples.Podinfo(), "podinfo/*.yaml")
+	var example [][]byte
+	for _, name := range files {
+		if data, err := fs.ReadFile(examples.Podinfo(), name); err == nil {
+			example = append(example, data)
 		}
-		return nil
-	})
+	}
+	f.Add(bytes.Join(example, []byte("---\n")))
 	for _, s := range []string{
 		valid(),
 		docs(pluginHead+"      - value: x\n        condition: request.url_path.matches('a(')\n      - value: x\n", telemetryHead+celTag("istio_operationId")),

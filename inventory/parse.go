@@ -56,9 +56,8 @@ func parsePolicy(f *fields, o *manifest.Object, spec map[string]any) policy {
 }
 
 func parseTargetRef(f *fields, v any, path manifest.Path) (TargetRef, bool) {
-	m, ok := v.(map[string]any)
+	m, ok := f.asMapping(v, path)
 	if !ok {
-		f.wrongType(path, "a mapping", v)
 		return TargetRef{}, false
 	}
 	bad := f.bad
@@ -103,9 +102,8 @@ func parseWasmPlugin(f *fields, o *manifest.Object) *wasmPlugin {
 }
 
 func parseAttrConfig(f *fields, v any, path manifest.Path) (attrConfig, bool) {
-	m, ok := v.(map[string]any)
+	m, ok := f.asMapping(v, path)
 	if !ok {
-		f.wrongType(path, "a mapping", v)
 		return attrConfig{}, false
 	}
 	ac := attrConfig{field: path, evalPhase: "ON_LOG"}
@@ -124,9 +122,8 @@ func parseAttrConfig(f *fields, v any, path manifest.Path) (attrConfig, bool) {
 }
 
 func parseMatch(f *fields, v any, path manifest.Path) (Route, bool) {
-	m, ok := v.(map[string]any)
+	m, ok := f.asMapping(v, path)
 	if !ok {
-		f.wrongType(path, "a mapping", v)
 		return Route{}, false
 	}
 	bad := f.bad
@@ -166,18 +163,16 @@ func parseTelemetry(f *fields, o *manifest.Object) *telemetry {
 }
 
 func parseMetricsEntry(f *fields, v any, path manifest.Path) (metricsEntry, bool) {
-	m, ok := v.(map[string]any)
+	m, ok := f.asMapping(v, path)
 	if !ok {
-		f.wrongType(path, "a mapping", v)
 		return metricsEntry{}, false
 	}
 	me := metricsEntry{field: path}
 	provPath := path.Key("providers")
 	provs, _ := f.list(m, "providers", provPath)
 	for i, p := range provs {
-		pm, ok := p.(map[string]any)
+		pm, ok := f.asMapping(p, provPath.Index(i))
 		if !ok {
-			f.wrongType(provPath.Index(i), "a mapping", p)
 			continue
 		}
 		if name := f.requiredStr(pm, "name", provPath.Index(i).Key("name")); name != "" {
@@ -195,9 +190,8 @@ func parseMetricsEntry(f *fields, v any, path manifest.Path) (metricsEntry, bool
 }
 
 func parseOverride(f *fields, v any, path manifest.Path) (override, bool) {
-	m, ok := v.(map[string]any)
+	m, ok := f.asMapping(v, path)
 	if !ok {
-		f.wrongType(path, "a mapping", v)
 		return override{}, false
 	}
 	ov := override{field: path, metric: AllMetrics, mode: "CLIENT_AND_SERVER"}
