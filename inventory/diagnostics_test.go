@@ -107,6 +107,12 @@ func TestDiagnostics(t *testing.T) {
 			message: "attribute istio_operationId is read by no Telemetry",
 		},
 		{
+			name: "RB004 a root Telemetry with a selector is not mesh-wide",
+			input: docs(strings.Replace(pluginHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "  selector:\n    matchLabels: {app: shop}\n", 1)+matchesOK,
+				strings.Replace(strings.Replace(telemetryHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "  selector:\n    matchLabels: {app: shop}\n", 1), "namespace: shop", "namespace: istio-system", 1)+overridesOK),
+			want: []string{"RB005 " + objW + " " + attr0 + ".output_attribute", "RB004 Telemetry/istio-system/shop-telemetry " + tagCount},
+		},
+		{
 			name:  "RB005 attribute read by no Telemetry",
 			input: pluginHead + matchesOK,
 			want:  []string{"RB005 " + objW + " " + attr0 + ".output_attribute"},

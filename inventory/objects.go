@@ -30,9 +30,17 @@ type policy struct {
 func (p *policy) hasTargetRefs() bool { return len(p.targetRefs) > 0 }
 func (p *policy) hasSelector() bool   { return len(p.selector) > 0 }
 
-// meshWide reports a policy in the root namespace that does not name its
-// targets: Istio applies it to every namespace.
-func (p *policy) meshWide() bool { return p.namespace == RootNamespace && !p.hasTargetRefs() }
+// meshWide reports a policy in the root namespace that Istio applies to
+// every namespace: one without targetRefs, and for a Telemetry also without
+// selector (a root Telemetry with a selector only selects workloads of the
+// root namespace, while a root WasmPlugin's selector picks workloads
+// mesh-wide).
+func (p *policy) meshWide() bool {
+	if p.namespace != RootNamespace || p.hasTargetRefs() {
+		return false
+	}
+	return p.obj.Kind == "WasmPlugin" || !p.hasSelector()
+}
 
 // scope is where the policy alone applies.
 func (p *policy) scope() Scope {
