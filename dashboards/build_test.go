@@ -231,9 +231,7 @@ func checkPanels(t *testing.T, name string, db dashboard.Dashboard) {
 				continue
 			}
 			if p.FieldConfig == nil || p.FieldConfig.Defaults.Unit == nil || *p.FieldConfig.Defaults.Unit == "" {
-				if p.Type != "table" {
-					t.Errorf("%s: panel %q has no unit", name, *p.Title)
-				}
+				t.Errorf("%s: panel %q has no unit", name, *p.Title)
 			}
 			id, pos = *p.Id, p.GridPos
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+	"github.com/grafana/grafana-foundation-sdk/go/units"
 )
 
 // Panel sizes on Grafana's 24-column grid.
@@ -115,12 +116,13 @@ func single(title, description, unit string) *stat.PanelBuilder {
 		Thresholds(thresholds(step(nil, colorOK)))
 }
 
-// grid is the default table panel.
+// grid is the default table panel; columns override the unit.
 func grid(title, description string) *table.PanelBuilder {
 	return table.NewPanelBuilder().
 		Title(title).
 		Description(description).
 		Datasource(datasource()).
+		Unit(units.Short).
 		Span(gridWidth).
 		Height(tableHeight).
 		ShowHeader(true).

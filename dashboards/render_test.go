@@ -11,7 +11,6 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/inventory"
 )
 
@@ -182,22 +181,17 @@ func benchInventory() *inventory.Inventory {
 	inv := &inventory.Inventory{}
 	for i := range 1000 {
 		ns := fmt.Sprintf("ns-%02d", i%100)
-		rs := inventory.RouteSet{
-			ID: fmt.Sprintf("%s/set-%04d", ns, i), Namespace: ns, Tag: "route_name",
-			Attribute: "istio_operationId", Metrics: countAndDuration,
-			Plugin:    diag.ObjectRef{Kind: "WasmPlugin", Namespace: ns, Name: fmt.Sprintf("set-%04d", i)},
-			Telemetry: diag.ObjectRef{Kind: "Telemetry", Namespace: ns, Name: fmt.Sprintf("set-%04d", i)},
+		scope := inventory.Scope{Kind: inventory.ScopeWaypoint, Namespace: ns, TargetRefs: gatewayRef(fmt.Sprintf("wp-%04d", i))}
+		if i%2 == 1 {
+			scope = inventory.Scope{Kind: inventory.ScopeWorkload, Namespace: ns, Selector: map[string]string{"app": fmt.Sprintf("app-%04d", i)}}
 		}
-		if i%2 == 0 {
-			rs.Scope = inventory.Scope{Kind: inventory.ScopeWaypoint, Namespace: ns, TargetRefs: gatewayRef(fmt.Sprintf("wp-%04d", i))}
-		} else {
-			rs.Scope = inventory.Scope{Kind: inventory.ScopeWorkload, Namespace: ns, Selector: map[string]string{"app": fmt.Sprintf("app-%04d", i)}}
+		values := make([]string, 10)
+		for r := range values {
+			values[r] = fmt.Sprintf("GET /api/v1/resource-%d/{id}", r)
 		}
+		rs := attrgenSet(scope, fmt.Sprintf("set-%04d", i), values...)
 		if i%10 == 0 {
 			rs.Annotations = map[string]string{"routebundle.io/objective": "99.9%"}
-		}
-		for r := range 10 {
-			rs.Routes = append(rs.Routes, inventory.Route{Value: fmt.Sprintf("GET /api/v1/resource-%d/{id}", r)})
 		}
 		inv.RouteSets = append(inv.RouteSets, rs)
 	}
