@@ -331,6 +331,23 @@ func TestUIDOfHostileScopes(t *testing.T) {
 	}
 }
 
+// TestTitlesStayUnique: selectors that render alike still get distinct titles.
+func TestTitlesStayUnique(t *testing.T) {
+	a := celSet(inventory.Scope{Kind: inventory.ScopeWorkload, Namespace: "ns", Selector: map[string]string{"a": "b,c=d"}}, "one", "route_name", "x")
+	b := celSet(inventory.Scope{Kind: inventory.ScopeWorkload, Namespace: "ns", Selector: map[string]string{"a": "b", "c": "d"}}, "two", "route_name", "y")
+	ds, _ := build(t, &inventory.Inventory{RouteSets: []inventory.RouteSet{a, b}})
+	titles := map[string]bool{}
+	for _, d := range ds {
+		if titles[*d.Dashboard.Title] {
+			t.Errorf("title %q twice", *d.Dashboard.Title)
+		}
+		titles[*d.Dashboard.Title] = true
+	}
+	if len(titles) != 3 {
+		t.Errorf("got titles %v", titles)
+	}
+}
+
 func TestURLPath(t *testing.T) {
 	for _, tc := range []struct {
 		uid  string

@@ -2,6 +2,8 @@ package dashboards
 
 import (
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -16,10 +18,12 @@ import (
 type scope struct {
 	kind      inventory.ScopeKind
 	namespace string
-	// target names the waypoints or services (targetRefs) or the selector;
-	// empty for namespace and mesh scopes.
+	// target names the waypoints or services (targetRefs) or the selector,
+	// for people; empty for namespace and mesh scopes.
 	target string
-	tag    string
+	// targetID is target encoded without ambiguity, for the key.
+	targetID string
+	tag      string
 }
 
 func scopeOf(rs *inventory.RouteSet) scope {
@@ -27,10 +31,27 @@ func scopeOf(rs *inventory.RouteSet) scope {
 	switch s.kind {
 	case inventory.ScopeWaypoint, inventory.ScopeService:
 		s.target = targetNames(rs.Scope.TargetRefs)
+		refs := slices.Clone(rs.Scope.TargetRefs)
+		slices.SortFunc(refs, func(a, b inventory.TargetRef) int {
+			return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Kind, b.Kind),
+				cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+		})
+		s.targetID = jsonText(slices.Compact(refs))
 	case inventory.ScopeWorkload:
 		s.target = selectorText(rs.Scope.Selector)
+		s.targetID = jsonText(rs.Scope.Selector)
 	}
 	return s
+}
+
+// jsonText encodes v unambiguously (maps with sorted keys); the values are
+// strings, which always encode.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // targetNames renders targetRefs as sorted, de-duplicated names; the kind
@@ -59,9 +80,10 @@ func selectorText(sel map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-// key identifies the scope completely; NUL cannot occur in Kubernetes names.
+// key identifies the scope completely: JSON keeps selectors and target
+// references apart that render alike, and NUL occurs in none of the parts.
 func (s scope) key() string {
-	return strings.Join([]string{string(s.kind), s.namespace, s.target, s.tag}, "\x00")
+	return strings.Join([]string{string(s.kind), s.namespace, s.targetID, s.tag}, "\x00")
 }
 
 func (s scope) uid() string {
@@ -100,9 +122,10 @@ type group struct {
 	// latency is true when any set carries the tag on REQUEST_DURATION:
 	// the latency series then exist for (some of) the workloads.
 	latency bool
-	// titleTag is set when another group has the same scope with another
-	// tag: the title must tell them apart (Grafana wants unique titles).
-	titleTag bool
+	// name is the group's title without the prefix: where it applies, plus
+	// the tag when another group applies there too, plus the UID when even
+	// that is not unique (Grafana wants titles unique within a folder).
+	name string
 }
 
 // groupSets groups route sets by scope, sorted by UID so that output order
@@ -121,15 +144,26 @@ func groupSets(sets []*inventory.RouteSet) []*group {
 	}
 	groups := slices.Collect(maps.Values(byKey))
 	slices.SortFunc(groups, func(a, b *group) int { return cmp.Compare(a.scope.key(), b.scope.key()) })
-	sameWhere := make(map[string]int, len(groups))
 	for _, g := range groups {
-		sameWhere[g.scope.where()]++
-	}
-	for _, g := range groups {
-		g.titleTag = sameWhere[g.scope.where()] > 1
+		g.name = g.scope.where()
 		g.routes = routeValues(g.sets)
 	}
+	disambiguate(groups, func(g *group) string { return " (" + g.scope.tag + ")" })
+	disambiguate(groups, func(g *group) string { return " [" + g.scope.uid() + "]" })
 	return groups
+}
+
+// disambiguate appends suffix to the names that more than one group has.
+func disambiguate(groups []*group, suffix func(*group) string) {
+	count := make(map[string]int, len(groups))
+	for _, g := range groups {
+		count[g.name]++
+	}
+	for _, g := range groups {
+		if count[g.name] > 1 {
+			g.name += suffix(g)
+		}
+	}
 }
 
 func routeValues(sets []*inventory.RouteSet) []string {

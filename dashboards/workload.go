@@ -82,14 +82,10 @@ func workloadVariables(v *view, g *group, opts Options) []cog.Builder[dashboard.
 }
 
 func workloadTitle(g *group, opts Options) string {
-	t := g.scope.where()
-	if g.titleTag {
-		t += " (" + g.scope.tag + ")"
-	}
 	if opts.TitlePrefix == "" {
-		return t
+		return g.name
 	}
-	return opts.TitlePrefix + " / " + t
+	return opts.TitlePrefix + " / " + g.name
 }
 
 func workloadDescription(g *group) string {
