@@ -46,7 +46,7 @@ func workloadSections(v *view) []section {
 	sections := []section{
 		{title: "Summary", panels: spread(stats)},
 		{title: "Traffic by route", panels: []cog.Builder[dashboard.Panel]{
-			requestRateByRoute(v), errorRatioByRoute(v), table, responseCodesByRoute(v),
+			table, requestRateByRoute(v), errorRatioByRoute(v), responseCodesByRoute(v).Span(gridWidth),
 		}},
 	}
 	if v.latency {
