@@ -69,6 +69,21 @@ func TestInitFlags(t *testing.T) {
 
 func generate(t *testing.T, path string, p scaffold.ParseOptions, o scaffold.Options) string {
 	t.Helper()
+	o.Source = path
+	out, err := scaffold.Generate(parseInput(t, path, p), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := out.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// parseInput parses a route list (.txt) or an OpenAPI document.
+func parseInput(t *testing.T, path string, p scaffold.ParseOptions) []scaffold.Route {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -81,16 +96,7 @@ func generate(t *testing.T, path string, p scaffold.ParseOptions, o scaffold.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Source = path
-	out, err := scaffold.Generate(routes, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := out.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return routes
 }
 
 func TestInitStdinAndFile(t *testing.T) {
@@ -157,9 +163,10 @@ func TestInitErrors(t *testing.T) {
 
 // initCase is one input and scope for the integration tests.
 type initCase struct {
-	name  string
-	input string // file in scaffold/testdata
-	args  []string
+	name      string
+	input     string // file in scaffold/testdata
+	inputFlag string // --openapi or --routes
+	args      []string
 	// namespace and labels address explain's request to the generated scope.
 	namespace string
 	labels    string
@@ -171,10 +178,10 @@ func initCases() []initCase {
 		{"petstore.yaml", "--openapi"}, {"users.yaml", "--openapi"}, {"inventory.json", "--openapi"}, {"routes.txt", "--routes"},
 	} {
 		for _, mode := range []string{"wasm", "no-wasm"} {
-			waypoint := initCase{name: in.file + " waypoint " + mode, input: in.file, namespace: "shop",
-				args: []string{in.flag, "", "--namespace", "shop", "--waypoint", "shop-waypoint"}}
-			sidecars := initCase{name: in.file + " sidecars " + mode, input: in.file, namespace: "default", labels: "app=shop,version=v1",
-				args: []string{in.flag, "", "--selector", "app=shop"}}
+			waypoint := initCase{name: in.file + " waypoint " + mode, input: in.file, inputFlag: in.flag, namespace: "shop",
+				args: []string{"--namespace", "shop", "--waypoint", "shop-waypoint"}}
+			sidecars := initCase{name: in.file + " sidecars " + mode, input: in.file, inputFlag: in.flag,
+				namespace: "default", labels: "app=shop,version=v1", args: []string{"--selector", "app=shop"}}
 			for _, c := range []initCase{waypoint, sidecars} {
 				if mode == "no-wasm" {
 					c.args = append(c.args, "--no-wasm")
@@ -192,24 +199,11 @@ func runInitCase(t *testing.T, c initCase) (string, []scaffold.Route) {
 	t.Helper()
 	input := scaffoldTestdata(t, c.input)
 	out := filepath.Join(t.TempDir(), "classification.yaml")
-	args := append([]string{"init", "-o", out}, c.args...)
-	args[4] = input // the value of --openapi or --routes
+	args := append([]string{"init", c.inputFlag, input, "-o", out}, c.args...)
 	if code, _, stderr := runCLI(t, "", args...); code != ExitOK {
 		t.Fatalf("init exit %d: %s", code, stderr)
 	}
-	data, err := os.ReadFile(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parse := scaffold.ParseOpenAPI
-	if strings.HasSuffix(input, ".txt") {
-		parse = scaffold.ParseRouteList
-	}
-	routes, err := parse(input, data, scaffold.ParseOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out, routes
+	return out, parseInput(t, input, scaffold.ParseOptions{})
 }
 
 // TestInitOutputIsClean runs `bundlegen lint` on init's output, which must
