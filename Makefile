@@ -13,7 +13,8 @@ export ROUTEBUNDLE_BIN := $(BIN)
 
 FUZZTIME ?= 10s
 # Fuzz targets as package:Func; each runs for FUZZTIME in `make fuzz`.
-FUZZ_TARGETS :=
+FUZZ_TARGETS := ./manifest:FuzzDecode ./inventory:FuzzBuild \
+	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef
 
 TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
 
@@ -30,6 +31,11 @@ build: ## build bin/bundlegen
 .PHONY: run
 run: build ## generate the bundle for the embedded podinfo example to stdout
 	$(BIN)/bundlegen generate -o -
+
+.PHONY: examples
+examples: ## regenerate examples/_gen (both formats) from the embedded podinfo example
+	$(GO) run ./cmd/bundlegen generate --format operator -o examples/_gen/operator
+	$(GO) run ./cmd/bundlegen generate --format files -o examples/_gen/files
 
 .PHONY: tools
 tools: $(TOOLS) ## build kube-apiserver, etcd, prometheus and promtool into bin/

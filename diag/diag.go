@@ -169,5 +169,7 @@ func (l List) WriteJSON(w io.Writer) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// CEL conditions are full of && and <: keep them readable.
+	enc.SetEscapeHTML(false)
 	return enc.Encode(l)
 }

@@ -57,10 +57,11 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"explain": {"show which route a request gets and why", runExplain},
-		"init":    {"write the Istio classification for an OpenAPI spec or a route list", runInit},
-		"lint":    {"check Istio route classification objects and report diagnostics", runLint},
-		"version": {"print the version", runVersion},
+		"explain":  {"show which route a request gets and why", runExplain},
+		"generate": {"write the monitoring bundle: rules, alerts, dashboards, scrape monitors", runGenerate},
+		"init":     {"write the Istio classification for an OpenAPI spec or a route list", runInit},
+		"lint":     {"check Istio route classification objects and report diagnostics", runLint},
+		"version":  {"print the version", runVersion},
 	}
 }
 

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/routebundle/routebundle/attrgen"
+	"github.com/routebundle/routebundle/bundle"
+	"github.com/routebundle/routebundle/diag"
+)
+
+const generateUsage = "[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [PATH...]"
+
+type generateFlags struct {
+	config string
+	out    string
+	format string
+	check  bool
+}
+
+// runGenerate turns Istio manifests (the embedded podinfo example when no
+// PATH is given) into the monitoring bundle. Diagnostics go to stderr; error
+// diagnostics exit 1 but the healthy route sets are still written.
+func runGenerate(_ context.Context, env *Env, args []string) error {
+	var gf generateFlags
+	fs := newFlagSet(env, "generate", generateUsage)
+	fs.StringVar(&gf.config, "c", "", "bundle config file (YAML); defaults apply when omitted")
+	fs.StringVar(&gf.out, "o", "-", "output directory, or - for a multi-document YAML stream on stdout")
+	fs.StringVar(&gf.format, "format", string(bundle.FormatOperator), "operator (Kubernetes objects) or files (plain rule files, dashboard JSON, scrape configs)")
+	fs.BoolVar(&gf.check, "check", false, "write nothing; exit 1 with a summary when the output directory differs")
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	format, err := bundle.ParseFormat(gf.format)
+	if err != nil {
+		return usageError(err)
+	}
+	if gf.check && gf.out == "-" {
+		return usageError(fmt.Errorf("--check needs an output directory (-o DIR)"))
+	}
+	cfg, err := loadConfig(gf.config)
+	if err != nil {
+		return usageError(err)
+	}
+	files, diags, err := generateFiles(env, paths, cfg, format)
+	if err != nil {
+		return err
+	}
+	if err := diags.WriteText(env.Stderr); err != nil {
+		return fmt.Errorf("writing diagnostics: %w", err)
+	}
+	if err := emit(env, gf, files); err != nil {
+		return err
+	}
+	if diags.HasErrors() {
+		return findings()
+	}
+	return nil
+}
+
+func loadConfig(path string) (bundle.Config, error) {
+	if path == "" {
+		return bundle.DefaultConfig(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return bundle.Config{}, fmt.Errorf("reading config: %w", err)
+	}
+	return bundle.ParseConfig(path, data)
+}
+
+// generateFiles reads the inventory and renders the bundle; diagnostics of
+// the input and of the generators come back together, sorted and unique.
+func generateFiles(env *Env, paths []string, cfg bundle.Config, format bundle.Format) (bundle.Files, diag.List, error) {
+	aenv, err := attrgen.NewEnv()
+	if err != nil {
+		return nil, nil, err
+	}
+	inv, err := readInventory(env, aenv, paths)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	b, genDiags, err := bundle.Build(inv, cfg)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	files, err := b.Files(format)
+	if err != nil {
+		return nil, nil, err
+	}
+	diags := slices.Concat(inv.Diagnostics, genDiags)
+	diags.Sort()
+	return files, slices.Compact(diags), nil
+}
+
+// emit writes, streams or checks the files as the flags say.
+func emit(env *Env, gf generateFlags, files bundle.Files) error {
+	switch {
+	case gf.out == "-":
+		return bundle.WriteStream(env.Stdout, files)
+	case gf.check:
+		drift, err := bundle.Check(gf.out, files)
+		if err != nil {
+			return usageError(err)
+		}
+		if drift.Empty() {
+			return nil
+		}
+		fmt.Fprintf(env.Stderr, "bundlegen: %s is out of date; run bundlegen generate without --check:\n", gf.out)
+		if err := drift.WriteSummary(env.Stderr); err != nil {
+			return err
+		}
+		return findings()
+	}
+	if _, err := bundle.WriteDir(gf.out, files); err != nil {
+		return usageError(err)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/routebundle/routebundle/bundle"
+	"github.com/routebundle/routebundle/internal/testutil"
+)
+
+// TestGenerateExamplesUpToDate fails when examples/_gen drifts from what
+// bundlegen generates for the embedded podinfo example; `make examples`
+// refreshes it.
+func TestGenerateExamplesUpToDate(t *testing.T) {
+	root := testutil.ModuleRoot(t)
+	for _, format := range []string{"operator", "files"} {
+		t.Run(format, func(t *testing.T) {
+			dir := filepath.Join(root, "examples", "_gen", format)
+			code, _, stderr := runCLI(t, "", "generate", "--check", "--format", format, "-o", dir)
+			if code != ExitOK {
+				t.Fatalf("exit %d: examples/_gen/%s is stale; run `make examples`\n%s", code, format, stderr)
+			}
+		})
+	}
+}
+
+func TestGenerateIsDeterministic(t *testing.T) {
+	var outs []string
+	for range 3 {
+		code, stdout, stderr := runCLI(t, "", "generate", "-o", "-")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		outs = append(outs, stdout)
+	}
+	if outs[0] != outs[1] || outs[1] != outs[2] {
+		t.Error("the same input gave different bytes")
+	}
+	if !strings.HasPrefix(outs[0], bundle.Header+"\n") {
+		t.Errorf("stream does not start with the generated header:\n%.200s", outs[0])
+	}
+}
+
+func TestGenerateWritesRemovesStaleAndChecks(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "prometheusrule_old_gone.yaml")
+	mine := filepath.Join(dir, "kustomization.yaml")
+	writeTestFile(t, stale, bundle.Header+"\nkind: PrometheusRule\n")
+	writeTestFile(t, mine, "resources: []\n")
+
+	if code, _, stderr := runCLI(t, "", "generate", "-o", dir); code != ExitOK {
+		t.Fatalf("generate: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale generated file was kept (err %v)", err)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("hand-written file was removed: %v", err)
+	}
+	if code, _, stderr := runCLI(t, "", "generate", "--check", "-o", dir); code != ExitOK {
+		t.Fatalf("check right after generate: exit %d: %s", code, stderr)
+	}
+
+	entries, err := filepath.Glob(filepath.Join(dir, "prometheusrule_*.yaml"))
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no PrometheusRule written (%v)", err)
+	}
+	writeTestFile(t, entries[0], bundle.Header+"\nedited: by hand\n")
+	code, _, stderr := runCLI(t, "", "generate", "--check", "-o", dir)
+	if code != ExitFindings || !strings.Contains(stderr, "differs  "+filepath.Base(entries[0])) {
+		t.Errorf("check after an edit: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+func TestGenerateFilesFormatLayout(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "", "generate", "--format", "files", "-o", dir); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, pattern := range []string{"rules/*.yaml", "dashboards/*.json", "prometheus/scrape-configs.yaml"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) == 0 {
+			t.Errorf("no file matches %s", pattern)
+		}
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bundle.yaml")
+	writeTestFile(t, badConfig, "rules:\n  release: x\n  relase: typo\n")
+	brokenInput := filepath.Join(dir, "in")
+	writeTestFile(t, filepath.Join(brokenInput, "good.yaml"), readExample(t, "wasmplugin.yaml")+"---\n"+readExample(t, "telemetry.yaml"))
+	writeTestFile(t, filepath.Join(brokenInput, "bad.yaml"), "apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: {name: bad, namespace: podinfo}\nspec:\n  pluginConfig:\n    attributes: oops\n")
+
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr []string
+		wantStdout string
+	}{
+		{"unknown config key", []string{"-c", badConfig}, ExitUsage, []string{badConfig, "line 3", "relase"}, ""},
+		{"missing config", []string{"-c", filepath.Join(dir, "nope.yaml")}, ExitUsage, []string{"nope.yaml"}, ""},
+		{"bad format", []string{"--format", "helm"}, ExitUsage, []string{`"helm"`}, ""},
+		{"check needs a dir", []string{"--check"}, ExitUsage, []string{"--check"}, ""},
+		{"unreadable input", []string{filepath.Join(dir, "missing")}, ExitUsage, []string{"missing"}, ""},
+		// The broken object is reported; the healthy route set is still generated.
+		{"error diagnostics", []string{brokenInput}, ExitFindings, []string{"bad.yaml", "WasmPlugin/podinfo/bad"}, "kind: PrometheusRule"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, "", append([]string{"generate", "-o", "-"}, tc.args...)...)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr)
+			}
+			for _, s := range tc.wantStderr {
+				if !strings.Contains(stderr, s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr)
+				}
+			}
+			if !strings.Contains(stdout, tc.wantStdout) {
+				t.Errorf("stdout lacks %q", tc.wantStdout)
+			}
+		})
+	}
+}
+
+func readExample(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "examples", "podinfo", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func writeTestFile(t *testing.T, p, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
