@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -45,7 +46,10 @@ type Dashboard struct {
 
 // Build returns the workload dashboards of every route set scope and the
 // routes overview, sorted by UID, and diagnostics for the route sets it
-// could not show. A broken route set never stops the others.
+// could not show. A broken route set never stops the others. Route sets
+// whose tag is not on REQUEST_COUNT have no recorded series and get no
+// dashboard; the rules report them (RB312), as they report the policy
+// annotations' diagnostics.
 func Build(inv *inventory.Inventory, opts Options) ([]Dashboard, diag.List) {
 	if err := opts.Validate(); err != nil {
 		return nil, diag.List{{Severity: diag.Error, Code: CodeOptions, Message: err.Error()}}
@@ -82,11 +86,7 @@ func buildWorkload(g *group, opts Options) (*Dashboard, diag.List) {
 	var diags diag.List
 	route, safe := routeMatcher(g.scope.tag, g.routes)
 	if !safe {
-		for _, rs := range g.sets {
-			diags = append(diags, setDiag(rs, diag.Warning, CodeRouteVariable, "route values with a backtick "+
-				"and a double quote or newline cannot be selected with the dashboard's route variable "+
-				"(Grafana does not escape them); the panels still show them under All"))
-		}
+		diags = unselectableRoutes(g)
 	}
 	v := newWorkloadView(g, route, resolvePolicy(g, opts.Policy))
 	d, err := workloadDashboard(g, v, opts)
@@ -96,6 +96,30 @@ func buildWorkload(g *group, opts Options) (*Dashboard, diag.List) {
 	}
 	out := newDashboard(v.uid, d)
 	return &out, diags
+}
+
+// unselectableRoutes reports the route values the route variable cannot
+// select when a backtick elsewhere in the dashboard forces Grafana's own
+// escaping, which leaves '"' and newlines as they are.
+func unselectableRoutes(g *group) diag.List {
+	var diags diag.List
+	for _, rs := range g.sets {
+		for _, r := range rs.Routes {
+			if !strings.ContainsAny(r.Value, "\"\n") {
+				continue
+			}
+			d := setDiag(rs, diag.Warning, CodeRouteVariable, fmt.Sprintf("the dashboard's route variable "+
+				"cannot select route %q: with a backtick in another route value of the dashboard, its "+
+				"queries rely on Grafana's escaping, which leaves double quotes and newlines as they are; "+
+				"the panels still show the route under All", r.Value))
+			d.Field = r.Field
+			if r.Source != (diag.Source{}) {
+				d.Source = r.Source
+			}
+			diags = append(diags, d)
+		}
+	}
+	return diags
 }
 
 // usableSets returns the route sets whose tag and namespace can be put in
@@ -110,6 +134,9 @@ func usableSets(inv *inventory.Inventory) ([]*inventory.RouteSet, diag.List) {
 	)
 	for i := range inv.RouteSets {
 		rs := &inv.RouteSets[i]
+		if !rs.HasMetric(inventory.RequestCount) {
+			continue
+		}
 		if d, ok := checkSet(rs); !ok {
 			diags = append(diags, d)
 			continue
@@ -123,10 +150,10 @@ func usableSets(inv *inventory.Inventory) ([]*inventory.RouteSet, diag.List) {
 func checkSet(rs *inventory.RouteSet) (diag.Diagnostic, bool) {
 	switch {
 	case !labelName.MatchString(rs.Tag):
-		return setDiag(rs, diag.Error, CodeTagName, fmt.Sprintf("route tag %q is not a Prometheus "+
+		return tagDiag(rs, CodeTagName, fmt.Sprintf("route tag %q is not a Prometheus "+
 			"label name ([a-zA-Z_][a-zA-Z0-9_]*); no dashboard for this route set", rs.Tag)), false
 	case slices.Contains(reservedLabels(), rs.Tag):
-		return setDiag(rs, diag.Error, CodeTagReserved, fmt.Sprintf("route tag %q is also an Istio "+
+		return tagDiag(rs, CodeTagReserved, fmt.Sprintf("route tag %q is also an Istio "+
 			"label the dashboards group by; no dashboard for this route set", rs.Tag)), false
 	}
 	if rs.Scope.Kind == inventory.ScopeMesh {
@@ -134,8 +161,10 @@ func checkSet(rs *inventory.RouteSet) (diag.Diagnostic, bool) {
 	}
 	ns := cmp.Or(rs.Scope.Namespace, rs.Namespace)
 	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-		return setDiag(rs, diag.Error, CodeNamespace, fmt.Sprintf("namespace %q is not valid: %s; "+
-			"no dashboard for this route set", ns, errs[0])), false
+		d := setDiag(rs, diag.Error, CodeNamespace, fmt.Sprintf("namespace %q is not valid: %s; "+
+			"no dashboard for this route set", ns, errs[0]))
+		d.Field = "metadata.namespace"
+		return d, false
 	}
 	return diag.Diagnostic{}, true
 }
@@ -146,8 +175,14 @@ func reservedLabels() []string {
 		series.LabelWorkload, series.LabelLE, series.LabelQuantile, series.LabelRouteTag, "__name__"}
 }
 
-// setDiag reports on the WasmPlugin of a route set, or its Telemetry when it
-// has none.
+// tagDiag reports on the Telemetry, which names the tag.
+func tagDiag(rs *inventory.RouteSet, code, msg string) diag.Diagnostic {
+	return diag.Diagnostic{Severity: diag.Error, Code: code, Object: rs.Telemetry, Field: "spec.metrics",
+		Message: msg, Source: rs.Source}
+}
+
+// setDiag reports on the WasmPlugin of a route set (which holds the route
+// values), or its Telemetry when it has none.
 func setDiag(rs *inventory.RouteSet, sev diag.Severity, code, msg string) diag.Diagnostic {
 	obj := rs.Plugin
 	if obj == (diag.ObjectRef{}) {

@@ -376,8 +376,8 @@ func TestBadRouteSetsAreReportedAndSkipped(t *testing.T) {
 	var codes []string
 	for _, d := range diags {
 		codes = append(codes, d.Code)
-		if d.Object.Kind != "WasmPlugin" || d.Source.File == "" {
-			t.Errorf("diagnostic without object or source: %v", d)
+		if d.Object.Name == "" || d.Field == "" || d.Source.File == "" {
+			t.Errorf("diagnostic without object, field or source: %v", d)
 		}
 	}
 	slices.Sort(codes)
@@ -386,6 +386,17 @@ func TestBadRouteSetsAreReportedAndSkipped(t *testing.T) {
 	}
 	if len(ds) != 2 {
 		t.Errorf("got %d dashboards, want the good set's and the overview", len(ds))
+	}
+}
+
+// TestNoRequestCountNoDashboard: without the tag on REQUEST_COUNT there are
+// no recorded series to show (the rules report it).
+func TestNoRequestCountNoDashboard(t *testing.T) {
+	inv := podinfoInventory()
+	inv.RouteSets[0].Metrics = []inventory.Metric{inventory.RequestDuration}
+	ds, diags := Build(inv, DefaultOptions())
+	if len(ds) != 0 || len(diags) != 0 {
+		t.Errorf("got %d dashboards, %d diagnostics", len(ds), len(diags))
 	}
 }
 
@@ -413,12 +424,19 @@ func TestInvalidOptions(t *testing.T) {
 	}
 }
 
-// TestHostileRouteVariableWarning: the backtick set cannot use a raw string
-// and has values with quotes, which Grafana cannot escape.
+// TestHostileRouteVariableWarning: the backtick set cannot use a raw
+// string; its values with a quote or newline are reported one by one.
 func TestHostileRouteVariableWarning(t *testing.T) {
 	_, diags := build(t, hostileInventory())
-	if len(diags) != 1 || diags[0].Code != CodeRouteVariable || diags[0].Object.Name != "tick" {
-		t.Errorf("want one %s warning on the tick set, got:\n%s", CodeRouteVariable, diagText(diags))
+	var values []string
+	for _, d := range diags {
+		if d.Code != CodeRouteVariable || d.Object.Name != "tick" || d.Severity != diag.Warning || d.Field == "" {
+			t.Errorf("unexpected diagnostic %v", d)
+		}
+		values = append(values, d.Message)
+	}
+	if len(values) != 2 || !strings.Contains(values[0]+values[1], `\"hi\"`) || !strings.Contains(values[0]+values[1], `\n`) {
+		t.Errorf("want the quote and newline routes of the tick set, got:\n%s", diagText(diags))
 	}
 }
 
