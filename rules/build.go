@@ -19,7 +19,6 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/prometheus/prometheus/model/rulefmt"
-	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -117,14 +116,8 @@ func buildFile(u *unit, c *compiled) RuleFile {
 // Mimir rulers).
 func (f *RuleFile) YAML() ([]byte, error) {
 	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(f.Groups); err != nil {
-		return nil, fmt.Errorf("encoding rule file %s: %w", f.Name, err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encoding rule file %s: %w", f.Name, err)
-	}
+	buf.Grow(16 << 10)
+	writeGroups(&buf, f.Groups.Groups)
 	return buf.Bytes(), nil
 }
 
