@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -253,4 +254,38 @@ func describe(n *yaml.Node) string {
 		return strconv.Quote(n.Value)
 	}
 	return kindName(n)
+}
+
+// ServerBasePath returns the path that every servers[].url of an OpenAPI
+// document shares (/v1 for http://api.example/v1), or "" when there is
+// none, the URLs disagree or the document does not parse. Paths in the
+// document are relative to it, so requests may carry it: a hint for
+// ParseOptions.BasePath, which only the user can confirm (a gateway may
+// strip the prefix before the proxy sees the request).
+func ServerBasePath(data []byte) string {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return ""
+	}
+	servers := mappingValue(resolveAlias(doc.Content[0]), "servers")
+	if servers == nil || servers.Kind != yaml.SequenceNode {
+		return ""
+	}
+	common := ""
+	for i, s := range servers.Content {
+		u := mappingValue(resolveAlias(s), "url")
+		if u == nil || u.Kind != yaml.ScalarNode {
+			return ""
+		}
+		p, err := url.Parse(u.Value)
+		if err != nil || strings.ContainsAny(p.Path, "{}") {
+			return "" // unparsable or templated by server variables
+		}
+		path := strings.TrimSuffix(p.Path, "/")
+		if i > 0 && path != common {
+			return ""
+		}
+		common = path
+	}
+	return common
 }

@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -181,5 +182,31 @@ func TestDefaultMaxRoutes(t *testing.T) {
 	want := fmt.Sprintf("%d routes exceed the maximum of %d", DefaultMaxRoutes+1, DefaultMaxRoutes)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %v, want %q", err, want)
+	}
+}
+
+func TestServerBasePath(t *testing.T) {
+	tests := []struct{ doc, want string }{
+		{"servers: [{url: 'http://petstore.example/v1'}]", "/v1"},
+		{"servers: [{url: 'https://a.example/api/v2/'}, {url: '/api/v2'}]", "/api/v2"},
+		{"servers: [{url: 'https://a.example/v1'}, {url: 'https://b.example/v2'}]", ""},
+		{"servers: [{url: 'https://a.example'}]", ""},
+		{"servers: [{url: 'https://{host}/{basePath}'}]", ""},
+		{"servers: [{description: no url}]", ""},
+		{"servers: oops", ""},
+		{"openapi: 3.0.0", ""},
+		{"[", ""},
+	}
+	for _, tc := range tests {
+		if got := ServerBasePath([]byte(tc.doc)); got != tc.want {
+			t.Errorf("ServerBasePath(%q) = %q, want %q", tc.doc, got, tc.want)
+		}
+	}
+	data, err := os.ReadFile("testdata/petstore.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ServerBasePath(data); got != "/v1" {
+		t.Errorf("petstore: %q, want /v1", got)
 	}
 }

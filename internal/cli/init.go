@@ -103,6 +103,13 @@ func readRoutes(env *Env, f *initFlags) ([]scaffold.Route, error) {
 		name = "<stdin>"
 	}
 	f.opts.Source = name
+	if f.openAPI != "" && f.basePath == "" {
+		if base := scaffold.ServerBasePath(data); base != "" {
+			// Not an error: a gateway in front may strip the prefix. But if
+			// it does not, every request would be tagged unknown.
+			fmt.Fprintf(env.Stderr, "bundlegen: note: %s serves its paths under %s (servers); if requests reach the proxy with that prefix, add --base-path %s\n", name, base, base)
+		}
+	}
 	return parse(name, data, scaffold.ParseOptions{MaxRoutes: f.maxRoutes, BasePath: f.basePath})
 }
 

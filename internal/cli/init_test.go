@@ -99,6 +99,19 @@ func parseInput(t *testing.T, path string, p scaffold.ParseOptions) []scaffold.R
 	return routes
 }
 
+func TestInitBasePathNote(t *testing.T) {
+	petstore := scaffoldTestdata(t, "petstore.yaml")
+	note := "add --base-path /v1"
+	_, _, stderr := runCLI(t, "", "init", "--openapi", petstore, "--waypoint", "w")
+	if !strings.Contains(stderr, note) {
+		t.Errorf("stderr %q lacks the hint %q", stderr, note)
+	}
+	_, _, stderr = runCLI(t, "", "init", "--openapi", petstore, "--waypoint", "w", "--base-path", "/v1")
+	if stderr != "" {
+		t.Errorf("stderr %q with --base-path given, want nothing", stderr)
+	}
+}
+
 func TestInitStdinAndFile(t *testing.T) {
 	outFile := filepath.Join(t.TempDir(), "routes.yaml")
 	code, stdout, stderr := runCLI(t, "GET /healthz\nPOST /echo\n", "init", "--routes", "-", "--waypoint", "w", "-o", outFile)
