@@ -92,14 +92,7 @@ func TestParseOpenAPIErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			routes, err := ParseOpenAPI("spec.yaml", []byte(tc.doc), tc.opts)
-			if err == nil {
-				t.Fatalf("no error; routes %v", routes)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q\ndoes not contain %q", err, w)
-				}
-			}
+			expectErrors(t, routes, err, tc.want)
 		})
 	}
 }
@@ -161,14 +154,7 @@ func TestParseRouteListErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			routes, err := ParseRouteList("routes.txt", []byte(tc.list), tc.opts)
-			if err == nil {
-				t.Fatalf("no error; routes %v", routes)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q\ndoes not contain %q", err, w)
-				}
-			}
+			expectErrors(t, routes, err, tc.want)
 		})
 	}
 }
@@ -208,5 +194,18 @@ func TestServerBasePath(t *testing.T) {
 	}
 	if got := ServerBasePath(data); got != "/v1" {
 		t.Errorf("petstore: %q, want /v1", got)
+	}
+}
+
+// expectErrors fails unless err is set and mentions each of want.
+func expectErrors(t *testing.T, routes []Route, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; routes %v", routes)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\ndoes not contain %q", err, w)
+		}
 	}
 }
