@@ -156,7 +156,7 @@ func burnAlert(u *unit, c *compiled, t target, name, severity string, windows []
 func unknownShareAlert(u *unit, c *compiled) rulefmt.Rule {
 	p := u.policy.Set
 	perWorkload := []string{series.LabelWorkloadNamespace, series.LabelWorkload}
-	share := vector(series.UnknownRatio5m, append(u.namespaces(), eq(series.LabelRouteTag, u.tag))...)
+	share := u.recorded(series.UnknownRatio5m)
 	var traffic parser.Expr
 	if p.MinRequestRate > 0 {
 		traffic = compare(parser.GTE, sumBy(u.recorded(series.RequestsRate5m), perWorkload...), p.MinRequestRate)

@@ -30,8 +30,14 @@ func duration(w series.Window) time.Duration {
 	return time.Duration(d)
 }
 
-func record(name string, e parser.Expr, lbls map[string]string) rulefmt.Rule {
-	return rulefmt.Rule{Record: name, Expr: e.String(), Labels: lbls}
+// record makes a recording rule of the unit; its series are labelled with
+// the route tag's name (see recorded).
+func (u *unit) record(name string, e parser.Expr, lbls ...string) rulefmt.Rule {
+	m := map[string]string{series.LabelRouteTag: u.tag}
+	for i := 0; i+1 < len(lbls); i += 2 {
+		m[lbls[i]] = lbls[i+1]
+	}
+	return rulefmt.Rule{Record: name, Expr: e.String(), Labels: m}
 }
 
 // recordingRules are the fixed 5m rules of a unit: request, error and ratio
@@ -44,11 +50,11 @@ func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
 	}
 	requests := u.recorded(series.RequestsRate5m)
 	out := []rulefmt.Rule{
-		record(series.RequestsRate5m, rate(series.IstioRequestsTotal), nil),
+		u.record(series.RequestsRate5m, rate(series.IstioRequestsTotal)),
 		// A route without errors records 0, not nothing: the long windows
 		// average this series, and gaps would bias them upwards.
-		record(series.ErrorsRate5m, or(rate(series.IstioRequestsTotal, c.errorMatchers...), scale(0, requests)), nil),
-		record(series.ErrorRatio5m, ratio(u.recorded(series.ErrorsRate5m), requests), nil),
+		u.record(series.ErrorsRate5m, or(rate(series.IstioRequestsTotal, c.errorMatchers...), scale(0, requests), u.by()...)),
+		u.record(series.ErrorRatio5m, ratio(u.recorded(series.ErrorsRate5m), requests)),
 	}
 	if u.latency {
 		out = append(out, latencyRules(u)...)
@@ -66,10 +72,10 @@ func latencyRules(u *unit) []rulefmt.Rule {
 	buckets := sumBy(
 		rangeCall("rate", u.raw(series.IstioRequestDurationBucket), duration(shortWindow)),
 		append(u.by(), series.LabelLE)...)
-	out := []rulefmt.Rule{record(series.DurationBucketRate5m, buckets, nil)}
+	out := []rulefmt.Rule{u.record(series.DurationBucketRate5m, buckets)}
 	for _, q := range series.Quantiles() {
 		e := call("histogram_quantile", number(quantileValue(q)), u.recorded(series.DurationBucketRate5m))
-		out = append(out, record(series.DurationQuantile5m, e, map[string]string{series.LabelQuantile: q}))
+		out = append(out, u.record(series.DurationQuantile5m, e, series.LabelQuantile, q))
 	}
 	return out
 }
@@ -81,7 +87,7 @@ func unknownShareRule(u *unit) rulefmt.Rule {
 	all := sumBy(u.recorded(series.RequestsRate5m), perWorkload...)
 	unknown := sumBy(u.recorded(series.RequestsRate5m, eq(u.tag, series.UnknownRoute)), perWorkload...)
 	e := binary(parser.DIV, or(unknown, scale(0, all)), compare(parser.GTR, all, 0))
-	return record(series.UnknownRatio5m, e, map[string]string{series.LabelRouteTag: u.tag})
+	return u.record(series.UnknownRatio5m, e)
 }
 
 // sloRules record the longer windows the burn-rate alerts and the error
@@ -97,9 +103,9 @@ func sloRules(u *unit) []rulefmt.Rule {
 			return rangeCall("avg_over_time", u.recorded(name), duration(w))
 		}
 		out = append(out,
-			record(series.RequestsRate(w), avg(series.RequestsRate5m), nil),
-			record(series.ErrorsRate(w), avg(series.ErrorsRate5m), nil),
-			record(series.ErrorRatio(w), ratio(u.recorded(series.ErrorsRate(w)), u.recorded(series.RequestsRate(w))), nil),
+			u.record(series.RequestsRate(w), avg(series.RequestsRate5m)),
+			u.record(series.ErrorsRate(w), avg(series.ErrorsRate5m)),
+			u.record(series.ErrorRatio(w), ratio(u.recorded(series.ErrorsRate(w)), u.recorded(series.RequestsRate(w)))),
 		)
 	}
 	return out

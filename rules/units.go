@@ -228,9 +228,13 @@ func (u *unit) raw(metric string, extra ...*labels.Matcher) *parser.VectorSelect
 	return vector(metric, append(ms, extra...)...)
 }
 
-// recorded selects one of the unit's recorded series.
+// recorded selects one of the unit's recorded series. They carry the
+// route tag's name in route_tag: an equality matcher the index answers
+// from one postings list, where tag!="" would merge the lists of every
+// route value of the mesh.
 func (u *unit) recorded(name string, extra ...*labels.Matcher) *parser.VectorSelector {
-	return vector(name, append(u.scope(), extra...)...)
+	ms := append(u.namespaces(), eq(series.LabelRouteTag, u.tag))
+	return vector(name, append(ms, extra...)...)
 }
 
 // hasObjective reports whether any route of the unit has an SLO.

@@ -88,9 +88,10 @@ const UnknownRatio5m = "workload:istio_requests_route_unknown:ratio_rate5m"
 // ResponsesRate5m is the per-route request rate split by response code.
 const ResponsesRate5m = "route_code:istio_requests:rate5m"
 
-// LabelRouteTag is added to the per-workload unknown-share series and alerts:
-// it names the route tag (route_name, request_operation, ...) whose value was
-// "unknown", so that two classifications of one workload stay apart.
+// LabelRouteTag is on every recorded series: it names the route tag
+// (route_name, request_operation, ...) the series is split by, so that two
+// classifications of one workload stay apart, and so that rules select their
+// own series by equality rather than with the costly tag!="".
 const LabelRouteTag = "route_tag"
 
 // Labels that every routebundle alert carries, for Alertmanager routing.
