@@ -41,9 +41,12 @@ type Options struct {
 	GrafanaURL string `yaml:"grafanaURL"`
 	// Severities are the `severity` labels of the alert kinds.
 	Severities Severities `yaml:"severities"`
-	// Defaults are the objectives and thresholds of every route that no
-	// annotation overrides (see package policy for the annotations).
-	Defaults policy.Policy `yaml:"defaults"`
+	// Defaults are the objectives, thresholds and alert switches of every
+	// route that no annotation overrides (see package policy for the
+	// annotations). Not read from the rules section: the bundle builder sets
+	// it from the config's alerts section, which the dashboards share.
+	// Default policy.DefaultPolicy().
+	Defaults policy.Policy `yaml:"-"`
 	// DashboardUID returns the UID of the Grafana dashboard that shows a
 	// route set; set by the bundle builder from the dashboards package, not
 	// from the config file. Nil: no dashboard links.
