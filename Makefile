@@ -14,7 +14,9 @@ export ROUTEBUNDLE_BIN := $(BIN)
 FUZZTIME ?= 10s
 # Fuzz targets as package:Func; each runs for FUZZTIME in `make fuzz`.
 FUZZ_TARGETS := ./manifest:FuzzDecode ./inventory:FuzzBuild \
-	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef
+	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef \
+	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
+	./policy:FuzzResolve ./rules:FuzzYAMLScalar ./bundle:FuzzConfigMapYAML
 
 TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
 
@@ -62,7 +64,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn"; \
-		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg; \
 	done
 
 .PHONY: lint

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/routebundle/routebundle/dashboards"
 	"github.com/routebundle/routebundle/monitors"
@@ -21,7 +21,15 @@ func withHeader(data []byte) []byte {
 // objectFile renders one Kubernetes object. The file name starts with the
 // kind so that a directory listing reads like `kubectl get`.
 func objectFile(kind, namespace, name string, obj any) (File, error) {
-	data, err := yaml.Marshal(obj)
+	var (
+		data []byte
+		err  error
+	)
+	if cm, ok := obj.(*corev1.ConfigMap); ok {
+		data, err = configMapYAML(cm)
+	} else {
+		data, err = objectYAML(obj)
+	}
 	if err != nil {
 		return File{}, fmt.Errorf("rendering %s %s/%s: %w", kind, namespace, name, err)
 	}

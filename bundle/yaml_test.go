@@ -1,0 +1,93 @@
+package bundle
+
+import (
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestConfigMapYAMLRoundTrips checks the fast path and the fallback against
+// the YAML decoder: whatever the data, it must read back unchanged.
+func TestConfigMapYAMLRoundTrips(t *testing.T) {
+	for name, value := range map[string]string{
+		"dashboard":         "{\n  \"title\": \"a \\\"b\\\" {c} \\\\ d: # e\",\n  \"x\": [\n    1\n  ]\n}\n",
+		"no final newline":  "{\n  \"a\": 1\n}",
+		"two final newline": "{}\n\n",
+		"blank line":        "{\n\n}\n",
+		"space line":        "{\n   \n}\n",
+		"leading space":     "  {}\n",
+		"leading newline":   "\n{}\n",
+		"trailing spaces":   "{  \n}  \n",
+		"tab":               "{\t}\n",
+		"unicode":           "{\"v\": \"GET /caf\u00e9 \u2028 \u0085 \ufeff\"}\n",
+		"nel alone":         "a\u0085b",
+		"c1 controls":       "\u0080\u009f\ufffe\uffff x",
+		"yaml 1.1 bool":     "Y",
+		"sexagesimal":       "1:20",
+		"underscore int":    "1_000",
+		"timestamp":         "2001-12-14",
+		"empty":             "",
+		"document markers":  "---\n...\n",
+		"yaml-looking":      "key: value\n- item\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			cm := &corev1.ConfigMap{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+				ObjectMeta: metav1.ObjectMeta{Name: "d", Labels: map[string]string{"grafana_dashboard": "1"}},
+				Data:       map[string]string{"d.json": value, "other.json": "{}\n"},
+			}
+			out, err := configMapYAML(cm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back corev1.ConfigMap
+			if err := yaml.UnmarshalStrict(out, &back); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !reflect.DeepEqual(back.Data, cm.Data) || !reflect.DeepEqual(back.ObjectMeta, cm.ObjectMeta) || back.TypeMeta != cm.TypeMeta {
+				t.Errorf("round trip changed the ConfigMap:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestLiteralSafe(t *testing.T) {
+	for s, want := range map[string]bool{
+		"{}\n": true, "{}": true, "a\nb\n": true,
+		"": false, "\n": false, " a": false, "a\n\nb": false, "a\n \nb": false, "a\n\n": false, "\u00e9": false, "a\tb": false,
+	} {
+		if got := literalSafe(s); got != want {
+			t.Errorf("literalSafe(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// FuzzConfigMapYAML: whatever a dashboard or route value holds, the rendered
+// object must read back unchanged with the decoder kubectl uses.
+func FuzzConfigMapYAML(f *testing.F) {
+	for _, s := range []string{"{}\n", "a\u0085b", "  x\n\n", "\ufeff", "k: v\n- x", "\"\\}\n"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, value, label string) {
+		cm := &corev1.ConfigMap{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: metav1.ObjectMeta{Name: "d", Annotations: map[string]string{"grafana_folder": label}},
+			Data:       map[string]string{"d.json": value},
+		}
+		out, err := configMapYAML(cm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back corev1.ConfigMap
+		if err := yaml.UnmarshalStrict(out, &back); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		// JSON, like a []rune conversion, turns each invalid byte into U+FFFD.
+		if string([]rune(value)) != back.Data["d.json"] || string([]rune(label)) != back.Annotations["grafana_folder"] {
+			t.Errorf("round trip changed %q / %q:\n%s", value, label, out)
+		}
+	})
+}
