@@ -153,9 +153,7 @@ func TestAlerts(t *testing.T) {
 		"RouteErrorBudgetBurn | critical | podinfo | podinfo | POST /echo",
 		"RouteErrorBudgetSlowBurn | warning | podinfo | podinfo | POST /echo",
 	}
-	if got := w.firing(); strings.Join(got, "\n") != strings.Join(early, "\n") {
-		t.Errorf("firing at 4m:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(early, "\n"))
-	}
+	w.expectFiring("at 4m", early...)
 	w.advance(30 * time.Minute)
 	want := []string{
 		"RouteErrorBudgetBurn | critical | podinfo | podinfo | POST /echo",
@@ -165,9 +163,7 @@ func TestAlerts(t *testing.T) {
 		"RouteLatencyP99High | warning | podinfo | slow | POST /echo",
 		"WorkloadUnknownRouteShareHigh | info | podinfo | legacy | ",
 	}
-	if got := w.firing(); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("firing at 30m:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	w.expectFiring("at 30m", want...)
 	a := w.alert("RouteErrorRatioHigh | warning | podinfo | podinfo | POST /echo")
 	if s := a.Annotations.Get("summary"); s != `Route "POST /echo" of podinfo/podinfo fails 10% of its requests` {
 		t.Errorf("summary: %q", s)
@@ -193,9 +189,7 @@ func TestAlertSwitches(t *testing.T) {
 		"RouteErrorRatioHigh | warning | podinfo | podinfo | POST /echo",
 		"RouteErrorRatioHigh | warning | podinfo | rare | POST /echo",
 	}
-	if got := w.firing(); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("firing:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	w.expectFiring("now", want...)
 }
 
 // Route values with quotes, backslashes, braces, newlines and template
@@ -230,9 +224,7 @@ func TestEscaping(t *testing.T) {
 		`RouteErrorRatioHigh | warning | shop | shop | say "hi"`,
 		"RouteErrorRatioHigh | warning | shop | shop | {{ .Evil }}",
 	}
-	if got := w.firing(); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("firing:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	w.expectFiring("now", want...)
 	evil := w.alert("RouteErrorRatioHigh | warning | shop | shop | {{ .Evil }}")
 	if s := evil.Annotations.Get("summary"); !strings.HasPrefix(s, `Route "{{ .Evil }}" of shop/shop fails 20%`) {
 		t.Errorf("a route value was executed as a template: %q", s)

@@ -115,42 +115,50 @@ func (w *world) query(expr string) promql.Vector {
 	return v
 }
 
-// firing returns the labels of the firing alerts, one line each, sorted:
-// alertname then the routing labels.
-func (w *world) firing() []string {
-	var out []string
+// alertLine identifies an alert by name and routing labels, for comparisons.
+func alertLine(l labels.Labels) string {
+	return strings.Join([]string{
+		l.Get(labels.AlertName), l.Get("severity"), l.Get("namespace"), l.Get("workload"), l.Get("route"),
+	}, " | ")
+}
+
+// alerts returns the active alerts in state.
+func (w *world) alerts(state rules.AlertState) []*rules.Alert {
+	var out []*rules.Alert
 	for _, g := range w.groups {
 		for _, a := range g.AlertingRules() {
 			for _, al := range a.ActiveAlerts() {
-				if al.State != rules.StateFiring {
-					continue
+				if al.State == state {
+					out = append(out, al)
 				}
-				l := al.Labels
-				out = append(out, strings.Join([]string{
-					l.Get(labels.AlertName), l.Get("severity"), l.Get("namespace"), l.Get("workload"), l.Get("route"),
-				}, " | "))
 			}
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
-// alert returns the firing alert whose summary line firing() printed.
+// expectFiring fails the test unless exactly the alerts want fire.
+func (w *world) expectFiring(when string, want ...string) {
+	w.t.Helper()
+	var got []string
+	for _, a := range w.alerts(rules.StateFiring) {
+		got = append(got, alertLine(a.Labels))
+	}
+	slices.Sort(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		w.t.Errorf("firing %s:\n%s\nwant:\n%s", when, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// alert returns the firing alert with the given alertLine.
 func (w *world) alert(line string) *rules.Alert {
-	for _, g := range w.groups {
-		for _, a := range g.AlertingRules() {
-			for _, al := range a.ActiveAlerts() {
-				l := al.Labels
-				if strings.Join([]string{
-					l.Get(labels.AlertName), l.Get("severity"), l.Get("namespace"), l.Get("workload"), l.Get("route"),
-				}, " | ") == line {
-					return al
-				}
-			}
+	w.t.Helper()
+	for _, a := range w.alerts(rules.StateFiring) {
+		if alertLine(a.Labels) == line {
+			return a
 		}
 	}
-	w.t.Fatalf("no alert %q", line)
+	w.t.Fatalf("no firing alert %q", line)
 	return nil
 }
 
