@@ -100,7 +100,7 @@ func errorRatioAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 		gate(u, t, shortWindow), u.by()...)
 	return rulefmt.Rule{
 		Alert: series.AlertRouteErrorRatioHigh, Expr: e.String(), For: p.ErrorFor,
-		Labels: u.routeLabels(c.Severities.ErrorRatio),
+		Labels: u.routeLabels(t, c.Severities.ErrorRatio),
 		Annotations: u.annotations(c, true,
 			"Route "+u.routeRef()+" fails {{ $value | humanizePercentage }} of its requests",
 			fmt.Sprintf("The error ratio of the route over %s has been above %s for %s%s.",
@@ -114,7 +114,7 @@ func latencyAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 	e := and(compare(parser.GTR, p99, p.LatencyP99Ms), gate(u, t, shortWindow), u.by()...)
 	return rulefmt.Rule{
 		Alert: series.AlertRouteLatencyP99High, Expr: e.String(), For: p.LatencyFor,
-		Labels: u.routeLabels(c.Severities.Latency),
+		Labels: u.routeLabels(t, c.Severities.Latency),
 		Annotations: u.annotations(c, true,
 			"Route "+u.routeRef()+` has a p99 latency of {{ $value | printf "%.0f" }}ms`,
 			fmt.Sprintf("The p99 latency of the route over %s has been above %sms for %s%s.",
@@ -145,7 +145,7 @@ func burnAlert(u *unit, c *compiled, t target, name, severity string, windows []
 	}
 	return rulefmt.Rule{
 		Alert: name, Expr: e.String(),
-		Labels: u.routeLabels(severity),
+		Labels: u.routeLabels(t, severity),
 		Annotations: u.annotations(c, true,
 			"Route "+u.routeRef()+" is burning its error budget: {{ $value | humanizePercentage }} errors",
 			fmt.Sprintf("The route spends the 30-day error budget of its %s objective too fast: %s%s.",
@@ -185,12 +185,19 @@ func (u *unit) routeRef() string {
 	return `"{{ index $labels ` + strconv.Quote(u.tag) + ` }}" of ` + workloadRef
 }
 
-func (u *unit) routeLabels(severity string) map[string]string {
+// routeLabels are the routing labels of a route alert. A rule of one
+// overridden route spells its route as a literal, which also keeps it apart
+// from the set-wide rule of the same name for promtool's duplicate check.
+func (u *unit) routeLabels(t target, severity string) map[string]string {
+	route := "{{ index $labels " + strconv.Quote(u.tag) + " }}"
+	if t.route != "" {
+		route = literal(t.route)
+	}
 	return map[string]string{
 		series.AlertLabelSeverity:  severity,
 		series.AlertLabelNamespace: "{{ $labels." + series.LabelWorkloadNamespace + " }}",
 		series.AlertLabelWorkload:  "{{ $labels." + series.LabelWorkload + " }}",
-		series.AlertLabelRoute:     "{{ index $labels " + strconv.Quote(u.tag) + " }}",
+		series.AlertLabelRoute:     route,
 	}
 }
 
@@ -231,11 +238,12 @@ func (c *compiled) dashboardLink(u *unit, perRoute bool) string {
 	return link
 }
 
-// literal makes s safe inside an alert template.
+// literal makes s template text that renders as s.
 func literal(s string) string {
 	if !strings.Contains(s, "{{") && !strings.Contains(s, "}}") {
 		return s
 	}
+	// A Go string literal is a template string constant.
 	return "{{ " + strconv.Quote(s) + " }}"
 }
 

@@ -53,7 +53,8 @@ func awkwardSet() inventory.RouteSet {
 		Telemetry: diag.ObjectRef{Kind: "Telemetry", Namespace: "shop", Name: "classify"},
 		Annotations: map[string]string{
 			policy.Prefix + "error-ratio": "10%",
-			policy.RoutesAnnotation:       `{"say \"hi\"": {error-ratio: 1%, objective: 0.99}}`,
+			// The second override makes its alert rules spell "{{ .Evil }}" as a literal label.
+			policy.RoutesAnnotation: `{"say \"hi\"": {error-ratio: 1%, objective: 0.99}, "{{ .Evil }}": {error-ratio: 15%}}`,
 		},
 		Source: diag.Source{File: "shop.yaml", Line: 1},
 	}
