@@ -26,9 +26,7 @@ func BenchmarkBuild(b *testing.B) {
 	inv := &inventory.Inventory{RouteSets: manySets(1000, 10)}
 	opts := goldenOptions()
 	var bundle *Bundle
-	for b.Loop() {
-		bundle, _ = Build(inv, opts)
-	}
+	loop(b, func() { bundle, _ = Build(inv, opts) })
 	rec, alerts := countRules(bundle)
 	b.ReportMetric(float64(rec), "recording-rules")
 	b.ReportMetric(float64(alerts), "alerting-rules")
@@ -39,7 +37,7 @@ func BenchmarkBuildYAML(b *testing.B) {
 	inv := &inventory.Inventory{RouteSets: manySets(1000, 10)}
 	opts := goldenOptions()
 	size := 0
-	for b.Loop() {
+	loop(b, func() {
 		bundle, _ := Build(inv, opts)
 		size = 0
 		for _, f := range bundle.Files {
@@ -49,7 +47,7 @@ func BenchmarkBuildYAML(b *testing.B) {
 			}
 			size += len(data)
 		}
-	}
+	})
 	b.ReportMetric(float64(size), "bytes")
 }
 
