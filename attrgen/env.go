@@ -144,15 +144,39 @@ func (e *Env) Compile(expr string) (*Program, error) {
 // evaluate to a bool (attributegen counts anything else as a failed
 // evaluation and stops classifying).
 func (e *Env) CompileCondition(expr string) (*Program, error) {
-	p, err := e.Compile(expr)
+	p, _, err := e.compileChecked(expr)
+	return p, err
+}
+
+// CompileConditionParsed is CompileCondition that also returns the parsed
+// syntax tree (nil when expr does not parse), so that callers analysing the
+// condition's shape need not parse it again: parsing is most of the cost.
+func (e *Env) CompileConditionParsed(expr string) (*celast.AST, error) {
+	_, parsed, err := e.compileChecked(expr)
+	return parsed, err
+}
+
+func (e *Env) compileChecked(expr string) (*Program, *celast.AST, error) {
+	parsed, iss := e.cel.Parse(expr)
+	if iss.Err() != nil {
+		return nil, nil, issueError(iss, kindRejected)
+	}
+	// The checker rewrites qualified names (request.method) in place: keep
+	// the tree as written for the caller.
+	native := celast.Copy(parsed.NativeRep())
+	checked, err := e.checkParsed(expr, parsed)
 	if err != nil {
-		return nil, err
+		return nil, native, err
+	}
+	p, err := e.program(expr, checked)
+	if err != nil {
+		return nil, native, err
 	}
 	if t := p.OutputType(); t != "bool" && t != "dyn" {
-		return nil, &CompileError{Line: 1, Column: 1, kind: kindChecked,
+		return nil, native, &CompileError{Line: 1, Column: 1, kind: kindChecked,
 			Message: fmt.Sprintf("condition must evaluate to bool, not %s", t)}
 	}
-	return p, nil
+	return p, native, nil
 }
 
 // check parses expr, rejects what Envoy rejects and type-checks the rest.
@@ -161,6 +185,11 @@ func (e *Env) check(expr string) (*cel.Ast, error) {
 	if iss.Err() != nil {
 		return nil, issueError(iss, kindRejected)
 	}
+	return e.checkParsed(expr, parsed)
+}
+
+// checkParsed is check after parsing.
+func (e *Env) checkParsed(expr string, parsed *cel.Ast) (*cel.Ast, error) {
 	if err := rejectComprehensions(parsed); err != nil {
 		return nil, err
 	}

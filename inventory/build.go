@@ -66,6 +66,7 @@ func (b *Builder) FromManifests(res *manifest.Result) *Inventory {
 func (b *Builder) Build(objs []manifest.Object) *Inventory {
 	st := &state{b: b, c: newCollector(), cond: make(map[string]condInfo)}
 	st.read(objs)
+	st.precompile()
 	st.checkPlugins()
 	st.join()
 	inv := &Inventory{
@@ -84,6 +85,8 @@ type state struct {
 	c *collector
 	// cond caches the analysis of each distinct CEL condition.
 	cond map[string]condInfo
+	// compiled holds attrgen's verdict on each distinct match condition.
+	compiled map[string]error
 
 	plugins    []*wasmPlugin
 	telemetry  []*telemetry

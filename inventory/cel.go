@@ -48,7 +48,20 @@ func analyzeExpr(p *parser.Parser, expr string) condInfo {
 		return ci
 	}
 	a, errs := p.Parse(common.NewTextSource(expr))
-	if len(errs.GetErrors()) > 0 || a == nil {
+	if len(errs.GetErrors()) > 0 {
+		return ci
+	}
+	return analyzeAST(expr, a)
+}
+
+// analyzeAST is analyzeExpr on an expression already parsed (nil: it did not parse).
+func analyzeAST(expr string, a *celast.AST) condInfo {
+	var ci condInfo
+	if strings.TrimSpace(expr) == "" {
+		ci.alwaysTrue = true
+		return ci
+	}
+	if a == nil {
 		return ci
 	}
 	ci.parsed = true

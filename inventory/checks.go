@@ -82,7 +82,7 @@ func (st *state) checkAttrConfig(ac *attrConfig) {
 	for i, r := range ac.matches {
 		condPath := ac.field.Key("match").Index(i).Key("condition")
 		if r.Condition != "" {
-			if _, err := st.b.env.CompileCondition(r.Condition); err != nil {
+			if err := st.compileCondition(r.Condition); err != nil {
 				st.reportCompileError(obj, condPath, err)
 			}
 		}

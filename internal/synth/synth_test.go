@@ -1,0 +1,44 @@
+package synth
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/routebundle/routebundle/manifest"
+)
+
+func TestWriteIsReadable(t *testing.T) {
+	dir := t.TempDir()
+	m := Mesh{Namespaces: 2, Workloads: 3, Routes: 4}
+	if err := m.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	res, err := manifest.ReadPaths([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diagnostics) > 0 {
+		t.Fatalf("diagnostics: %v", res.Diagnostics)
+	}
+	kinds := map[string]int{}
+	for _, o := range res.Objects {
+		kinds[o.Kind]++
+	}
+	if kinds["WasmPlugin"] != m.WasmPlugins() || kinds["Telemetry"] != m.WasmPlugins() || kinds["Namespace"] != 2 {
+		t.Errorf("kinds = %v", kinds)
+	}
+	// SYNTH_DIR lets `make bench-generate` write the mesh for timing the binary.
+	if out := os.Getenv("SYNTH_DIR"); out != "" {
+		big := Mesh{Namespaces: 100, Workloads: 10, Routes: 10}
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := big.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := filepath.Glob(filepath.Join(out, "*.yaml"))
+		t.Logf("wrote %d files: %s", len(entries), strings.Join(entries[:1], ""))
+	}
+}
