@@ -102,5 +102,24 @@ func Codes() []CodeInfo {
 		{CodeShadowedProducer, Warning, "several attributegen configs in one scope produce the same attribute; the one that runs last wins when it matches"},
 		{CodeDuplicateObject, Warning, "the same kind/namespace/name was read twice; the later object is used"},
 		{CodeEmptyMatch, Warning, "an attributegen attribute has no match entries and is never set"},
+
+		// Alerting annotations (package policy), reported by lint and generate.
+		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; the inherited value is used"},
+		{"RB302", Warning, "an unknown `routebundle.io/` annotation or per-route key is ignored"},
+		{"RB303", Warning, "`routebundle.io/routes` names a route value the route set does not produce"},
+
+		// Recording rules (package rules), reported by generate.
+		{"RB310", Error, "the `rules` section of the bundle config is invalid; no rules are generated"},
+		{"RB311", Error, "the route tag cannot be a Prometheus label name; no rules for this route set"},
+		{"RB312", Warning, "the route tag is not on REQUEST_COUNT, so there is nothing to record"},
+		{"RB313", Warning, "two route sets classify the same namespace under the same tag and share one set of rules"},
+
+		// Dashboards (package dashboards), reported by generate.
+		{"RB400", Error, "the `dashboards` section of the bundle config is invalid; no dashboards are built"},
+		{"RB401", Error, "the route tag is not a label name PromQL can select; no dashboard for this route set"},
+		{"RB402", Error, "the route tag is a label the dashboards already group by"},
+		{"RB403", Error, "the route set's namespace is not a valid namespace name"},
+		{"RB404", Warning, "a route value the dashboard's route variable cannot select (a backtick elsewhere forces Grafana's own escaping); the panels still show it under All"},
+		{"RB405", Error, "the Grafana SDK refused a dashboard (a bug: please report it)"},
 	}
 }

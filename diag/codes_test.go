@@ -12,10 +12,18 @@ import (
 var update = flag.Bool("update", false, "rewrite docs/diagnostics.md")
 
 func TestCodes(t *testing.T) {
+	prev := 0
 	for i, ci := range Codes() {
-		if want := fmt.Sprintf("RB%03d", i+1); ci.Code != want {
-			t.Errorf("code %d is %s, want %s: codes are numbered without gaps", i, ci.Code, want)
+		var n int
+		if _, err := fmt.Sscanf(ci.Code, "RB%03d", &n); err != nil || fmt.Sprintf("RB%03d", n) != ci.Code {
+			t.Errorf("code %d is %q, want RBnnn", i, ci.Code)
 		}
+		// Input findings count up from RB001 without gaps; each generator
+		// package has its own block (RB3xx alerts and rules, RB4xx dashboards).
+		if n < 300 && n != i+1 || n >= 300 && n <= prev {
+			t.Errorf("code %d is %s: out of order after RB%03d", i, ci.Code, prev)
+		}
+		prev = n
 		if ci.Summary == "" || strings.Contains(ci.Summary, "\n") {
 			t.Errorf("%s: summary must be one line", ci.Code)
 		}
@@ -33,8 +41,10 @@ func TestDiagnosticsDoc(t *testing.T) {
 <!-- Generated from diag.Codes(); run ` + "`go test ./diag -update`" + ` after changing a code. -->
 
 ` + "`bundlegen lint`" + ` reports these findings about WasmPlugin (attributegen), Telemetry,
-Gateway and Namespace objects. A code never changes meaning or severity. Only
-error-severity findings make ` + "`bundlegen lint`" + ` exit 1.
+Gateway and Namespace objects and their ` + "`routebundle.io/`" + ` annotations;
+` + "`bundlegen generate`" + ` adds those of the rule and dashboard generators
+(RB31x, RB4xx). A code never changes meaning or severity. Only error-severity
+findings make ` + "`bundlegen lint`" + ` and ` + "`bundlegen generate`" + ` exit 1.
 
 | Code | Severity | Finding |
 |------|----------|---------|

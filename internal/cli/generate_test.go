@@ -144,3 +144,24 @@ func writeTestFile(t *testing.T, p, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLintReportsAnnotationFindings: a malformed alerting annotation is a
+// lint error naming the annotation, and the route set is still linted.
+func TestLintReportsAnnotationFindings(t *testing.T) {
+	dir := t.TempDir()
+	plugin := strings.Replace(readExample(t, "wasmplugin.yaml"), "  namespace: podinfo\n",
+		"  namespace: podinfo\n  annotations:\n    routebundle.io/objective: \"lots\"\n    routebundle.io/routes: '{\"GET /nope\": {error-ratio: \"0.2\"}}'\n", 1)
+	writeTestFile(t, filepath.Join(dir, "p.yaml"), plugin+"---\n"+readExample(t, "telemetry.yaml"))
+	code, stdout, stderr := runCLI(t, "", "lint", dir)
+	if code != ExitFindings {
+		t.Errorf("exit %d, want 1; stderr: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"error RB301 WasmPlugin/podinfo/podinfo-wasmplugin", "metadata.annotations[routebundle.io/objective]",
+		"warning RB303 WasmPlugin/podinfo/podinfo-wasmplugin",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("lint output lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -3,8 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/routebundle/routebundle/attrgen"
+	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/inventory"
+	"github.com/routebundle/routebundle/policy"
 )
 
 const lintUsage = "[-o text|json] [PATH...]"
@@ -31,15 +35,30 @@ func runLint(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	write := inv.Diagnostics.WriteText
+	diags := lintDiagnostics(inv)
+	write := diags.WriteText
 	if *format == "json" {
-		write = inv.Diagnostics.WriteJSON
+		write = diags.WriteJSON
 	}
 	if err := write(env.Stdout); err != nil {
 		return fmt.Errorf("lint: writing diagnostics: %w", err)
 	}
-	if inv.Diagnostics.HasErrors() {
+	if diags.HasErrors() {
 		return findings()
 	}
 	return nil
+}
+
+// lintDiagnostics adds the findings about each route set's alerting
+// annotations (routebundle.io/...) to the inventory's, so that a malformed
+// objective shows up in lint and not only when the bundle is generated.
+// Route sets sharing a WasmPlugin report its annotations once.
+func lintDiagnostics(inv *inventory.Inventory) diag.List {
+	diags := slices.Clone(inv.Diagnostics)
+	for i := range inv.RouteSets {
+		_, d := policy.Resolve(&inv.RouteSets[i], policy.DefaultPolicy())
+		diags = append(diags, d...)
+	}
+	diags.Sort()
+	return slices.Compact(diags)
 }
