@@ -7,6 +7,7 @@ package bundle
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/routebundle/routebundle/dashboards"
 	"github.com/routebundle/routebundle/diag"
@@ -34,8 +35,16 @@ func Build(inv *inventory.Inventory, cfg Config) (*Bundle, diag.List, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rb, ruleDiags := rules.Build(inv, cfg.Rules)
-	dbs, dashDiags := dashboards.Build(inv, cfg.Dashboards)
+	// The generators are pure and independent: build them side by side.
+	var (
+		rb                   *rules.Bundle
+		dbs                  []dashboards.Dashboard
+		ruleDiags, dashDiags diag.List
+		wg                   sync.WaitGroup
+	)
+	wg.Go(func() { rb, ruleDiags = rules.Build(inv, cfg.Rules) })
+	dbs, dashDiags = dashboards.Build(inv, cfg.Dashboards)
+	wg.Wait()
 	diags := slices.Concat(ruleDiags, dashDiags)
 	diags.Sort()
 	return &Bundle{Rules: rb, Dashboards: dbs, Monitors: mons, config: cfg}, diags, nil

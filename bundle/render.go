@@ -1,8 +1,12 @@
 package bundle
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -41,38 +45,53 @@ func objectFile(kind, namespace, name string, obj any) (File, error) {
 	return File{Path: strings.Join(parts, "_") + ".yaml", Data: withHeader(data)}, nil
 }
 
-func (b *Bundle) operatorFiles() (Files, error) {
-	var files Files
-	add := func(kind, ns, name string, obj any) error {
-		f, err := objectFile(kind, ns, name, obj)
-		files = append(files, f)
-		return err
+// job renders one file.
+type job func() (File, error)
+
+// renderAll runs the jobs on all cores — at a thousand dashboards, JSON and
+// YAML rendering is a large share of generate's time — and returns the
+// files in job order.
+func renderAll(jobs []job) (Files, error) {
+	files := make(Files, len(jobs))
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				files[i], errs[i] = jobs[i]()
+			}
+		})
 	}
+	wg.Wait()
+	return files, errors.Join(errs...)
+}
+
+func objectJob(kind, namespace, name string, obj any) job {
+	return func() (File, error) { return objectFile(kind, namespace, name, obj) }
+}
+
+func (b *Bundle) operatorFiles() (Files, error) {
+	var jobs []job
 	for _, pr := range b.Rules.PrometheusRules {
-		if err := add(pr.Kind, pr.Namespace, pr.Name, pr); err != nil {
-			return nil, err
-		}
+		jobs = append(jobs, objectJob(pr.Kind, pr.Namespace, pr.Name, pr))
 	}
 	for _, pm := range b.Monitors.PodMonitors {
-		if err := add(pm.Kind, pm.Namespace, pm.Name, pm); err != nil {
-			return nil, err
-		}
+		jobs = append(jobs, objectJob(pm.Kind, pm.Namespace, pm.Name, pm))
 	}
 	for _, sm := range b.Monitors.ServiceMonitors {
-		if err := add(sm.Kind, sm.Namespace, sm.Name, sm); err != nil {
-			return nil, err
-		}
+		jobs = append(jobs, objectJob(sm.Kind, sm.Namespace, sm.Name, sm))
 	}
-	cms, err := dashboards.ConfigMaps(b.Dashboards, b.config.Dashboards)
-	if err != nil {
-		return nil, err
+	for i := range b.Dashboards {
+		jobs = append(jobs, func() (File, error) {
+			cms, err := dashboards.ConfigMaps(b.Dashboards[i:i+1], b.config.Dashboards)
+			if err != nil {
+				return File{}, err
+			}
+			return objectFile(cms[0].Kind, cms[0].Namespace, cms[0].Name, &cms[0])
+		})
 	}
-	for i := range cms {
-		if err := add(cms[i].Kind, cms[i].Namespace, cms[i].Name, &cms[i]); err != nil {
-			return nil, err
-		}
-	}
-	return files, nil
+	return renderAll(jobs)
 }
 
 // Paths of the plain files format.
@@ -83,25 +102,26 @@ const (
 )
 
 func (b *Bundle) plainFiles() (Files, error) {
-	var files Files
+	var jobs []job
 	for i := range b.Rules.Files {
 		rf := &b.Rules.Files[i]
-		data, err := rf.YAML()
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, File{Path: rulesDir + rf.Name + ".yaml", Data: withHeader(data)})
+		jobs = append(jobs, func() (File, error) {
+			data, err := rf.YAML()
+			return File{Path: rulesDir + rf.Name + ".yaml", Data: withHeader(data)}, err
+		})
 	}
 	for _, d := range b.Dashboards {
-		data, err := d.JSON()
+		jobs = append(jobs, func() (File, error) {
+			data, err := d.JSON()
+			return File{Path: dashboardsDir + d.FileName, Data: data}, err
+		})
+	}
+	jobs = append(jobs, func() (File, error) {
+		data, err := monitors.MarshalScrapeConfigs(b.Monitors.ScrapeConfigs)
 		if err != nil {
-			return nil, err
+			return File{}, fmt.Errorf("rendering scrape configs: %w", err)
 		}
-		files = append(files, File{Path: dashboardsDir + d.FileName, Data: data})
-	}
-	data, err := monitors.MarshalScrapeConfigs(b.Monitors.ScrapeConfigs)
-	if err != nil {
-		return nil, fmt.Errorf("rendering scrape configs: %w", err)
-	}
-	return append(files, File{Path: scrapeConfigsPath, Data: withHeader(data)}), nil
+		return File{Path: scrapeConfigsPath, Data: withHeader(data)}, nil
+	})
+	return renderAll(jobs)
 }

@@ -7,7 +7,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/routebundle/routebundle/diag"
 )
@@ -60,7 +63,8 @@ func readPath(res *Result, p string, stdin io.Reader) error {
 	if !info.IsDir() {
 		return readFile(res, p)
 	}
-	return filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+	var names []string
+	err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("read manifests: %w", err)
 		}
@@ -70,11 +74,48 @@ func readPath(res *Result, p string, stdin io.Reader) error {
 			}
 			return nil
 		}
-		if !IsManifestName(d.Name()) {
-			return nil
+		if IsManifestName(d.Name()) {
+			names = append(names, name)
 		}
-		return readFile(res, name)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return readFiles(res, names)
+}
+
+// readFiles reads and decodes the files on all cores (YAML decoding is a
+// good part of reading a large repository) and adds them in order.
+func readFiles(res *Result, names []string) error {
+	type decoded struct {
+		objs  []Object
+		diags diag.List
+		err   error
+	}
+	out := make([]decoded, len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
+				data, err := os.ReadFile(names[i])
+				if err != nil {
+					out[i].err = fmt.Errorf("read manifests: %w", err)
+					continue
+				}
+				out[i].objs, out[i].diags = Decode(names[i], data)
+			}
+		})
+	}
+	wg.Wait()
+	for _, d := range out {
+		if d.err != nil {
+			return d.err
+		}
+		res.add(d.objs, d.diags)
+	}
+	return nil
 }
 
 func readFile(res *Result, name string) error {
