@@ -3,14 +3,12 @@ package bundle
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/routebundle/routebundle/dashboards"
+	"github.com/routebundle/routebundle/internal/parallel"
 	"github.com/routebundle/routebundle/monitors"
 )
 
@@ -54,16 +52,7 @@ type job func() (File, error)
 func renderAll(jobs []job) (Files, error) {
 	files := make(Files, len(jobs))
 	errs := make([]error, len(jobs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
-				files[i], errs[i] = jobs[i]()
-			}
-		})
-	}
-	wg.Wait()
+	parallel.For(len(jobs), func(i int) { files[i], errs[i] = jobs[i]() })
 	return files, errors.Join(errs...)
 }
 

@@ -3,10 +3,11 @@ package diag
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/diagnostics.md")
@@ -75,20 +76,5 @@ findings make ` + "`bundlegen lint`" + ` and ` + "`bundlegen generate`" + ` exit
 - ` + "`matches()`" + ` uses RE2 partial matching: an unanchored pattern matches anywhere (RB012).
 `)
 	got := b.String()
-	path := filepath.Join("..", "docs", "diagnostics.md")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s is out of date: run go test ./diag -update", path)
-	}
+	testutil.Golden(t, filepath.Join("..", "docs", "diagnostics.md"), got, *update)
 }

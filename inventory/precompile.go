@@ -1,9 +1,6 @@
 package inventory
 
-import (
-	"runtime"
-	"sync"
-)
+import "github.com/routebundle/routebundle/internal/parallel"
 
 // condResult is the compile outcome and the analysis of one condition.
 type condResult struct {
@@ -30,21 +27,10 @@ func (st *state) precompile() {
 		}
 	}
 	results := make([]condResult, len(exprs))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(exprs)) {
-		wg.Go(func() {
-			for i := range work {
-				parsed, err := st.b.env.CompileConditionParsed(exprs[i])
-				results[i] = condResult{info: analyzeAST(exprs[i], parsed), err: err}
-			}
-		})
-	}
-	for i := range exprs {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	parallel.For(len(exprs), func(i int) {
+		parsed, err := st.b.env.CompileConditionParsed(exprs[i])
+		results[i] = condResult{info: analyzeAST(exprs[i], parsed), err: err}
+	})
 	st.compiled = make(map[string]error, len(exprs))
 	for i, e := range exprs {
 		st.cond[e] = results[i].info

@@ -7,12 +7,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/parallel"
 )
 
 // StdinName is the file name that objects read from stdin carry.
@@ -94,21 +92,14 @@ func readFiles(res *Result, names []string) error {
 		err   error
 	}
 	out := make([]decoded, len(names))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(names)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
-				data, err := os.ReadFile(names[i])
-				if err != nil {
-					out[i].err = fmt.Errorf("read manifests: %w", err)
-					continue
-				}
-				out[i].objs, out[i].diags = Decode(names[i], data)
-			}
-		})
-	}
-	wg.Wait()
+	parallel.For(len(names), func(i int) {
+		data, err := os.ReadFile(names[i])
+		if err != nil {
+			out[i].err = fmt.Errorf("read manifests: %w", err)
+			return
+		}
+		out[i].objs, out[i].diags = Decode(names[i], data)
+	})
 	for _, d := range out {
 		if d.err != nil {
 			return d.err

@@ -42,13 +42,9 @@ func runExplain(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	aenv, err := attrgen.NewEnv()
+	aenv, inv, err := loadInventory(env, paths)
 	if err != nil {
 		return err
-	}
-	inv, err := readInventory(env, aenv, paths)
-	if err != nil {
-		return usageError(err)
 	}
 	x := explain(aenv, inv, q)
 	if format == "json" {
@@ -131,6 +127,21 @@ func parseRequest(method, target string, headers map[string]string) (attrgen.Req
 }
 
 // readInventory reads manifests from paths, or the embedded example.
+// loadInventory reads the inventory of paths (the embedded example when
+// there are none) with a new CEL environment, which it also returns for
+// evaluating conditions. Unreadable input is a usage error.
+func loadInventory(env *Env, paths []string) (*attrgen.Env, *inventory.Inventory, error) {
+	aenv, err := attrgen.NewEnv()
+	if err != nil {
+		return nil, nil, err
+	}
+	inv, err := readInventory(env, aenv, paths)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	return aenv, inv, nil
+}
+
 func readInventory(env *Env, aenv *attrgen.Env, paths []string) (*inventory.Inventory, error) {
 	var res *manifest.Result
 	var err error

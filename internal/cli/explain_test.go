@@ -9,6 +9,7 @@ import (
 
 	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/testutil"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/series"
 )
@@ -18,22 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // checkGolden compares got with testdata/name, rewriting it with -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading the golden file (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 // TestExplainPodinfo runs explain on the embedded podinfo example.

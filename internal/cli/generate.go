@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 
-	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/bundle"
 	"github.com/routebundle/routebundle/diag"
 )
@@ -75,13 +74,9 @@ func loadConfig(path string) (bundle.Config, error) {
 // generateFiles reads the inventory and renders the bundle; diagnostics of
 // the input and of the generators come back together, sorted and unique.
 func generateFiles(env *Env, paths []string, cfg bundle.Config, format bundle.Format) (bundle.Files, diag.List, error) {
-	aenv, err := attrgen.NewEnv()
+	_, inv, err := loadInventory(env, paths)
 	if err != nil {
 		return nil, nil, err
-	}
-	inv, err := readInventory(env, aenv, paths)
-	if err != nil {
-		return nil, nil, usageError(err)
 	}
 	b, genDiags, err := bundle.Build(inv, cfg)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/policy"
@@ -26,14 +25,9 @@ func runLint(_ context.Context, env *Env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return usageError(fmt.Errorf("lint: -o %q: want text or json", *format))
 	}
-	aenv, err := attrgen.NewEnv()
+	_, inv, err := loadInventory(env, paths)
 	if err != nil {
 		return err
-	}
-	// readInventory (explain.go) reads the paths, or the embedded example.
-	inv, err := readInventory(env, aenv, paths)
-	if err != nil {
-		return usageError(err)
 	}
 	diags := lintDiagnostics(inv)
 	write := diags.WriteText
