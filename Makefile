@@ -56,9 +56,16 @@ $(BIN)/prometheus: tools/prometheus/go.mod
 	cd tools/prometheus && $(GO) build -o $@ github.com/prometheus/prometheus/cmd/prometheus
 
 .PHONY: test
-test: tools lint ## run every test (unit, golden, envtest, promtool, fuzz seeds)
+test: tools lint ## run every test (unit, golden, envtest, promtool, race, fuzz)
 	$(GO) test -count=1 ./...
+	$(MAKE) race
 	$(MAKE) fuzz FUZZTIME=5s
+
+# The packages that run work on several goroutines, and generate end to end.
+.PHONY: race
+race: ## run the concurrent code paths under the race detector
+	$(GO) test -race -count=1 ./internal/parallel ./manifest ./inventory ./attrgen
+	$(GO) test -race -count=1 -run 'TestGenerateSyntheticMesh|TestGenerateIsDeterministic' ./internal/cli
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)

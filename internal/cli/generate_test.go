@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/routebundle/routebundle/bundle"
+	"github.com/routebundle/routebundle/internal/synth"
 	"github.com/routebundle/routebundle/internal/testutil"
 )
 
@@ -162,6 +163,30 @@ func TestLintReportsAnnotationFindings(t *testing.T) {
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("lint output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestGenerateSyntheticMesh runs generate over many route sets — the
+// parallel paths (decoding, compiling, rendering) — and counts the objects.
+// `make test` also runs it under the race detector.
+func TestGenerateSyntheticMesh(t *testing.T) {
+	in, out := t.TempDir(), t.TempDir()
+	mesh := synth.Mesh{Namespaces: 4, Workloads: 5, Routes: 6}
+	if err := mesh.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "", "generate", "-o", out, in); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for pattern, want := range map[string]int{
+		// Route sets of one namespace and tag share their rules (RB313).
+		"prometheusrule_*.yaml": mesh.Namespaces,
+		// One dashboard per workload scope, plus the overview.
+		"configmap_*.yaml": mesh.WasmPlugins() + 1,
+	} {
+		if m, _ := filepath.Glob(filepath.Join(out, pattern)); len(m) != want {
+			t.Errorf("%d files match %s, want %d", len(m), pattern, want)
 		}
 	}
 }
