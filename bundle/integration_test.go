@@ -201,17 +201,7 @@ func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]any{}
-			add := func(kind, name string, obj any) {
-				js, err := json.Marshal(obj)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var m map[string]any
-				if err := json.Unmarshal(js, &m); err != nil {
-					t.Fatal(err)
-				}
-				want[kind+"/"+name] = m
-			}
+			add := func(kind, name string, obj any) { want[kind+"/"+name] = normalize(t, obj) }
 			for _, o := range b.Rules.PrometheusRules {
 				add(o.Kind, o.Name, o)
 			}
@@ -244,9 +234,9 @@ func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 	}
 }
 
-// normalize passes a decoded object through JSON so that numbers compare
-// equal to the typed objects' JSON form.
-func normalize(t *testing.T, obj map[string]any) map[string]any {
+// normalize passes an object, typed or decoded, through JSON so that the
+// two forms compare equal (field names, numbers).
+func normalize(t *testing.T, obj any) map[string]any {
 	t.Helper()
 	js, err := json.Marshal(obj)
 	if err != nil {
