@@ -31,6 +31,11 @@ import (
 // Env, so Classify compiles each distinct condition once.
 type Env struct {
 	cel *cel.Env
+	// lint is cel without the regex size validator, which the lint path
+	// replaces with its own single pass over the patterns (see lint.go).
+	lint *cel.Env
+	// vars holds the declared attribute names; see plansCleanly.
+	vars map[string]bool
 
 	mu    sync.Mutex
 	cache map[string]compiled
@@ -51,19 +56,24 @@ func NewEnv() (*Env, error) {
 		// Envoy's evaluator (cel-cpp) compares numbers across types.
 		cel.CrossTypeNumericComparisons(true),
 		cel.DefaultUTCTimeZone(true),
-		// Envoy caps RE2 programs at 100 instructions; a larger regex makes
-		// the expression fail. cel-go measures Go's program, which is no
-		// larger than RE2's, so this catches the clear cases only.
-		cel.RegexProgramSizeLimit(envoyMaxRegexProgramSize),
 	}
+	vars := make(map[string]bool)
 	for _, a := range attributes() {
 		opts = append(opts, cel.Variable(a.name, a.typ))
+		vars[a.name] = true
 	}
-	ce, err := cel.NewCustomEnv(opts...)
+	lint, err := cel.NewCustomEnv(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("attrgen: building the CEL environment: %w", err)
 	}
-	return &Env{cel: ce, cache: make(map[string]compiled)}, nil
+	// Envoy caps RE2 programs at 100 instructions; a larger regex makes the
+	// expression fail. cel-go measures Go's program, which is no larger than
+	// RE2's, so this catches the clear cases only.
+	ce, err := cel.NewCustomEnv(append(opts, cel.RegexProgramSizeLimit(envoyMaxRegexProgramSize))...)
+	if err != nil {
+		return nil, fmt.Errorf("attrgen: building the CEL environment: %w", err)
+	}
+	return &Env{cel: ce, lint: lint, vars: vars, cache: make(map[string]compiled)}, nil
 }
 
 // envoySubset removes what Envoy's "security-oriented defaults" leave out of
@@ -151,9 +161,10 @@ func (e *Env) CompileCondition(expr string) (*Program, error) {
 // CompileConditionParsed is CompileCondition that also returns the parsed
 // syntax tree (nil when expr does not parse), so that callers analysing the
 // condition's shape need not parse it again: parsing is most of the cost.
+// It returns the same error as CompileCondition, but builds no program when
+// the condition provably plans without error (see lintCondition).
 func (e *Env) CompileConditionParsed(expr string) (*celast.AST, error) {
-	_, parsed, err := e.compileChecked(expr)
-	return parsed, err
+	return e.lintCondition(expr)
 }
 
 func (e *Env) compileChecked(expr string) (*Program, *celast.AST, error) {
@@ -172,11 +183,20 @@ func (e *Env) compileChecked(expr string) (*Program, *celast.AST, error) {
 	if err != nil {
 		return nil, native, err
 	}
-	if t := p.OutputType(); t != "bool" && t != "dyn" {
-		return nil, native, &CompileError{Line: 1, Column: 1, kind: kindChecked,
-			Message: fmt.Sprintf("condition must evaluate to bool, not %s", t)}
+	if err := conditionTypeError(p.OutputType()); err != nil {
+		return nil, native, err
 	}
 	return p, native, nil
+}
+
+// conditionTypeError rejects a condition whose type t is neither bool nor
+// dyn; it returns nil (an untyped nil error) otherwise.
+func conditionTypeError(t string) error {
+	if t != "bool" && t != "dyn" {
+		return &CompileError{Line: 1, Column: 1, kind: kindChecked,
+			Message: fmt.Sprintf("condition must evaluate to bool, not %s", t)}
+	}
+	return nil
 }
 
 // check parses expr, rejects what Envoy rejects and type-checks the rest.
@@ -190,10 +210,15 @@ func (e *Env) check(expr string) (*cel.Ast, error) {
 
 // checkParsed is check after parsing.
 func (e *Env) checkParsed(expr string, parsed *cel.Ast) (*cel.Ast, error) {
+	return checkParsedIn(e.cel, expr, parsed)
+}
+
+// checkParsedIn is checkParsed in the CEL environment celEnv.
+func checkParsedIn(celEnv *cel.Env, expr string, parsed *cel.Ast) (*cel.Ast, error) {
 	if err := rejectComprehensions(parsed); err != nil {
 		return nil, err
 	}
-	checked, iss := e.cel.Check(parsed)
+	checked, iss := celEnv.Check(parsed)
 	if iss.Err() != nil {
 		ce := issueError(iss, kindChecked)
 		explainUndeclared(ce, expr)

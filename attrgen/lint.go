@@ -1,0 +1,145 @@
+package attrgen
+
+import (
+	"regexp/syntax"
+
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
+	"github.com/google/cel-go/common/overloads"
+)
+
+// lintCondition is compileChecked without planning when planning provably
+// succeeds: linting needs the verdict, not the evaluator, and planning
+// compiles every regex twice. It type-checks in e.lint, which lacks the
+// regex size validator, and stands in for the validator and the planner
+// with one pass (plansCleanly). Whenever that pass cannot vouch for the
+// expression, compileChecked decides, so the outcome is always
+// compileChecked's.
+func (e *Env) lintCondition(expr string) (*celast.AST, error) {
+	parsed, iss := e.cel.Parse(expr)
+	if iss.Err() != nil {
+		return nil, issueError(iss, kindRejected)
+	}
+	// The checker rewrites qualified names (request.method) in place: keep
+	// the tree as written for the caller.
+	native := celast.Copy(parsed.NativeRep())
+	// A failing check never reaches the validators, so e.lint reports the
+	// same first error as e.cel.
+	checked, err := checkParsedIn(e.lint, expr, parsed)
+	if err != nil {
+		return native, err
+	}
+	if !e.plansCleanly(checked.NativeRep()) {
+		_, _, err := e.compileChecked(expr)
+		return native, err
+	}
+	return native, conditionTypeError(checked.OutputType().String())
+}
+
+// plansCleanly reports whether neither the regex size validator nor the
+// planner of e.cel would reject the checked expression a. It vouches only
+// for what match conditions usually hold: attributes, literals, field
+// selections, comparisons, logic, list literals and membership, string
+// predicates, string-keyed indexes and matches() with small valid or
+// non-constant patterns. For anything else it returns false.
+func (e *Env) plansCleanly(a *celast.AST) bool {
+	ok := true
+	celast.PreOrderVisit(a.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
+		if ok {
+			ok = e.plainNode(a, x)
+		}
+	}))
+	return ok
+}
+
+// plainNode reports whether x, looked at alone, validates and plans
+// without error.
+func (e *Env) plainNode(a *celast.AST, x celast.Expr) bool {
+	switch x.Kind() {
+	case celast.LiteralKind, celast.SelectKind, celast.ListKind:
+		// Folding a list literal or a membership test cannot fail.
+		return true
+	case celast.IdentKind:
+		ref, found := a.ReferenceMap()[x.ID()]
+		return found && ref.Value == nil && e.vars[ref.Name]
+	case celast.CallKind:
+		return plainCall(x.AsCall())
+	}
+	return false
+}
+
+// plainFunction reports whether planning a call of fn cannot fail once the
+// expression type-checks: cel-go's planner errs on folding constant type
+// conversions, on constant regexes and on qualifiers it cannot build, none
+// of which these calls involve. Index and matches are handled in plainCall.
+func plainFunction(fn string) bool {
+	switch fn {
+	case operators.LogicalAnd, operators.LogicalOr, operators.LogicalNot,
+		operators.Equals, operators.NotEquals, operators.In,
+		operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals,
+		operators.Conditional,
+		overloads.StartsWith, overloads.EndsWith, overloads.Contains, overloads.Size:
+		return true
+	}
+	return false
+}
+
+// plainCall reports whether a call validates and plans without error.
+func plainCall(c celast.CallExpr) bool {
+	fn, args := c.FunctionName(), c.Args()
+	switch {
+	case plainFunction(fn):
+		return true
+	case fn == operators.Index && len(args) == 2:
+		// A string key makes a string qualifier; other constant keys may
+		// not make a qualifier at all.
+		_, isString := literalString(args[1])
+		return isString
+	case fn == overloads.Matches:
+		return plainMatches(c, args)
+	}
+	return false
+}
+
+// plainMatches reports whether a matches() call passes both regex checks of
+// e.cel. The size validator measures the literal argument 0 of every
+// matches call, member or global form (it takes any call target as
+// present), so in matches(s, p) it measures s. The planner compiles the
+// constant pattern, p in s.matches(p) or matches(s, p), and checks its size.
+// regexp.Compile fails exactly when syntax.Parse(p, syntax.Perl) does, and
+// both size checks count the instructions of syntax.Compile of that parse
+// (types.RegexProgramSize).
+func plainMatches(c celast.CallExpr, args []celast.Expr) bool {
+	if c.IsMemberFunction() != (len(args) == 1) || len(args) > 2 {
+		return false
+	}
+	for _, x := range args {
+		if x.Kind() != celast.LiteralKind {
+			continue // a non-constant pattern is compiled at run time
+		}
+		p, isString := literalString(x)
+		if !isString || !smallRegex(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// smallRegex reports whether pattern compiles and fits Envoy's size limit.
+func smallRegex(pattern string) bool {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	prog, err := syntax.Compile(re)
+	return err == nil && len(prog.Inst) <= envoyMaxRegexProgramSize
+}
+
+// literalString returns the value of a string literal.
+func literalString(x celast.Expr) (string, bool) {
+	if x.Kind() != celast.LiteralKind {
+		return "", false
+	}
+	s, ok := x.AsLiteral().Value().(string)
+	return s, ok
+}
