@@ -14,7 +14,7 @@ export ROUTEBUNDLE_BIN := $(BIN)
 FUZZTIME ?= 10s
 # Fuzz targets as package:Func; each runs for FUZZTIME in `make fuzz`.
 FUZZ_TARGETS := ./manifest:FuzzDecode ./inventory:FuzzBuild \
-	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef \
+	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
 	./policy:FuzzResolve ./rules:FuzzYAMLScalar ./bundle:FuzzConfigMapYAML
 
