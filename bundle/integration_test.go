@@ -216,6 +216,7 @@ func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			compared := 0
 			for _, f := range files {
 				for _, u := range decodeObjects(t, f) {
 					if name == "hostile" && u.GetKind() == "PrometheusRule" && !strings.Contains(string(f.Data), `\u0085`) {
@@ -225,10 +226,15 @@ func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 					if !ok {
 						continue // monitors hold no route values
 					}
+					compared++
 					if !reflect.DeepEqual(normalize(t, u.Object), w) {
 						t.Errorf("%s reads back differently from the object it renders", f.Path)
 					}
 				}
+			}
+			// Every PrometheusRule and ConfigMap must have been read back.
+			if compared != len(want) {
+				t.Errorf("compared %d rendered objects, want %d", compared, len(want))
 			}
 		})
 	}

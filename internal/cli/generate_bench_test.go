@@ -19,8 +19,7 @@ func BenchmarkGenerate(b *testing.B) {
 	for _, format := range []string{"operator", "files"} {
 		b.Run(format, func(b *testing.B) {
 			in := b.TempDir()
-			mesh := synth.Mesh{Namespaces: 100, Workloads: 10, Routes: 10}
-			if err := mesh.Write(in); err != nil {
+			if err := synth.BenchmarkMesh().Write(in); err != nil {
 				b.Fatal(err)
 			}
 			out := b.TempDir()

@@ -19,6 +19,10 @@ type Mesh struct {
 	Routes int
 }
 
+// BenchmarkMesh is the size issue 5 sets for `generate`: 1,000 WasmPlugins
+// of 10 routes in 100 namespaces.
+func BenchmarkMesh() Mesh { return Mesh{Namespaces: 100, Workloads: 10, Routes: 10} }
+
 // WasmPlugins is the number of WasmPlugins (and route sets) in the mesh.
 func (m Mesh) WasmPlugins() int { return m.Namespaces * m.Workloads }
 
