@@ -41,20 +41,21 @@ func (st *state) analyze(expr string) condInfo {
 	return ci
 }
 
+// analyzeExpr parses expr and analyzes it. Match conditions come here only
+// when empty (precompile analyzes the others); tag values and the conditions
+// of CEL classification chains are parsed here.
 func analyzeExpr(p *parser.Parser, expr string) condInfo {
-	var ci condInfo
 	if strings.TrimSpace(expr) == "" {
-		ci.alwaysTrue = true
-		return ci
+		return analyzeAST(expr, nil)
 	}
 	a, errs := p.Parse(common.NewTextSource(expr))
 	if len(errs.GetErrors()) > 0 {
-		return ci
+		a = nil
 	}
 	return analyzeAST(expr, a)
 }
 
-// analyzeAST is analyzeExpr on an expression already parsed (nil: it did not parse).
+// analyzeAST analyzes an expression already parsed (nil: it did not parse).
 func analyzeAST(expr string, a *celast.AST) condInfo {
 	var ci condInfo
 	if strings.TrimSpace(expr) == "" {

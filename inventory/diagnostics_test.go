@@ -101,15 +101,15 @@ func TestDiagnostics(t *testing.T) {
 		},
 		{
 			name: "RB004 attribute produced on other proxies",
-			input: docs(strings.Replace(pluginHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "  selector:\n    matchLabels: {app: shop}\n", 1)+matchesOK,
+			input: docs(strings.Replace(pluginHead, waypointRefs, "  selector:\n    matchLabels: {app: shop}\n", 1)+matchesOK,
 				telemetryHead+overridesOK),
 			want:    []string{"RB005 " + objW + " " + attr0 + ".output_attribute", "RB004 " + objT + " " + tagCount},
 			message: "attribute istio_operationId is read by no Telemetry",
 		},
 		{
 			name: "RB004 a root Telemetry with a selector is not mesh-wide",
-			input: docs(strings.Replace(pluginHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "  selector:\n    matchLabels: {app: shop}\n", 1)+matchesOK,
-				strings.Replace(strings.Replace(telemetryHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "  selector:\n    matchLabels: {app: shop}\n", 1), "namespace: shop", "namespace: istio-system", 1)+overridesOK),
+			input: docs(strings.Replace(pluginHead, waypointRefs, "  selector:\n    matchLabels: {app: shop}\n", 1)+matchesOK,
+				strings.Replace(strings.Replace(telemetryHead, waypointRefs, "  selector:\n    matchLabels: {app: shop}\n", 1), "namespace: shop", "namespace: istio-system", 1)+overridesOK),
 			want: []string{"RB005 " + objW + " " + attr0 + ".output_attribute", "RB004 Telemetry/istio-system/shop-telemetry " + tagCount},
 		},
 		{
@@ -120,16 +120,16 @@ func TestDiagnostics(t *testing.T) {
 		{
 			name: "RB006 selector and missing targetRefs in a waypoint namespace",
 			input: docs(nsWaypoint,
-				strings.Replace(pluginHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "", 1)+matchesOK,
-				strings.Replace(telemetryHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "  selector:\n    matchLabels: {app: shop}\n", 1)+overridesOK),
+				strings.Replace(pluginHead, waypointRefs, "", 1)+matchesOK,
+				strings.Replace(telemetryHead, waypointRefs, "  selector:\n    matchLabels: {app: shop}\n", 1)+overridesOK),
 			want:    []string{"RB006 " + objW + " spec", "RB006 " + objT + " spec.selector"},
 			message: "add targetRefs to Gateway shop-waypoint",
 		},
 		{
 			name: "RB006 not reported when the namespace opts out",
 			input: docs(strings.Replace(nsWaypoint, "use-waypoint: shop-waypoint", "use-waypoint: none", 1),
-				strings.Replace(pluginHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "", 1)+matchesOK,
-				strings.Replace(telemetryHead, "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n", "  selector:\n    matchLabels: {app: shop}\n", 1)+overridesOK),
+				strings.Replace(pluginHead, waypointRefs, "", 1)+matchesOK,
+				strings.Replace(telemetryHead, waypointRefs, "  selector:\n    matchLabels: {app: shop}\n", 1)+overridesOK),
 		},
 		{
 			name:    "RB007 route tag without latency",

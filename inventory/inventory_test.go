@@ -34,10 +34,8 @@ func summary(rs RouteSet) string {
 
 func rename(doc, from, to string) string { return strings.Replace(doc, from, to, 1) }
 
-const noRefs = "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint\n"
-
 func TestRouteSets(t *testing.T) {
-	meshTelemetry := rename(rename(strings.Replace(telemetryHead, noRefs, "", 1), "namespace: shop", "namespace: istio-system"), "name: shop-telemetry", "name: mesh") + overridesOK
+	meshTelemetry := rename(rename(strings.Replace(telemetryHead, waypointRefs, "", 1), "namespace: shop", "namespace: istio-system"), "name: shop-telemetry", "name: mesh") + overridesOK
 	tests := []struct {
 		name  string
 		input string
@@ -59,8 +57,8 @@ func TestRouteSets(t *testing.T) {
 		},
 		{
 			name: "mesh-wide Telemetry joins plugins of two namespaces",
-			input: docs(strings.Replace(pluginHead, noRefs, "", 1)+matchesOK,
-				rename(rename(strings.Replace(pluginHead, noRefs, "  selector:\n    matchLabels: {app: a}\n", 1), "namespace: shop", "namespace: other"), "name: shop-routes", "name: other-routes")+"      - value: A\n        condition: request.url_path == '/a'\n",
+			input: docs(strings.Replace(pluginHead, waypointRefs, "", 1)+matchesOK,
+				rename(rename(strings.Replace(pluginHead, waypointRefs, "  selector:\n    matchLabels: {app: a}\n", 1), "namespace: shop", "namespace: other"), "name: shop-routes", "name: other-routes")+"      - value: A\n        condition: request.url_path == '/a'\n",
 				meshTelemetry),
 			want: []string{
 				"other/other-routes/istio-system:mesh/route_name scope=workload/other tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[A]",
@@ -86,10 +84,10 @@ func TestRouteSets(t *testing.T) {
 		{
 			name: "selectors merge; a namespace-wide Telemetry reaches a waypoint plugin",
 			input: docs(
-				rename(strings.Replace(pluginHead, noRefs, "  selector:\n    matchLabels: {app: a}\n", 1), "namespace: shop", "namespace: side")+matchesOK,
-				rename(strings.Replace(telemetryHead, noRefs, "  selector:\n    matchLabels: {tier: web}\n", 1), "namespace: shop", "namespace: side")+overridesOK,
+				rename(strings.Replace(pluginHead, waypointRefs, "  selector:\n    matchLabels: {app: a}\n", 1), "namespace: shop", "namespace: side")+matchesOK,
+				rename(strings.Replace(telemetryHead, waypointRefs, "  selector:\n    matchLabels: {tier: web}\n", 1), "namespace: shop", "namespace: side")+overridesOK,
 				pluginHead+matchesOK,
-				rename(strings.Replace(telemetryHead, noRefs, "", 1), "name: shop-telemetry", "name: ns-wide")+overridesOK),
+				rename(strings.Replace(telemetryHead, waypointRefs, "", 1), "name: shop-telemetry", "name: ns-wide")+overridesOK),
 			want: []string{
 				"shop/shop-routes/ns-wide/route_name scope=waypoint/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]",
 				"side/shop-routes/shop-telemetry/route_name scope=workload/side tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]",

@@ -31,13 +31,7 @@ func parsePolicy(f *fields, o *manifest.Object, spec map[string]any) policy {
 		p.annotations = f.stringMap(md, "annotations", pathMetadata.Key("annotations"))
 	}
 	p.targetRefsField = pathSpec.Key("targetRefs")
-	if refs, ok := f.list(spec, "targetRefs", p.targetRefsField); ok {
-		for i, r := range refs {
-			if ref, ok := parseTargetRef(f, r, p.targetRefsField.Index(i)); ok {
-				p.targetRefs = append(p.targetRefs, ref)
-			}
-		}
-	}
+	p.targetRefs = parseList(f, spec, "targetRefs", p.targetRefsField, parseTargetRef)
 	// The deprecated singular targetRef still works when targetRefs is empty.
 	if single := pathSpec.Key("targetRef"); len(p.targetRefs) == 0 && spec["targetRef"] != nil {
 		p.targetRefsField = single
@@ -111,13 +105,7 @@ func parseAttrConfig(f *fields, v any, path manifest.Path) (attrConfig, bool) {
 	if ph, ok := f.enum(m, "phase", path.Key("phase"), "ON_LOG", "ON_REQUEST"); ok {
 		ac.evalPhase = ph
 	}
-	matchPath := path.Key("match")
-	matches, _ := f.list(m, "match", matchPath)
-	for i, mv := range matches {
-		if r, ok := parseMatch(f, mv, matchPath.Index(i)); ok {
-			ac.matches = append(ac.matches, r)
-		}
-	}
+	ac.matches = parseList(f, m, "match", path.Key("match"), parseMatch)
 	return ac, ac.output != ""
 }
 
@@ -136,6 +124,19 @@ func parseMatch(f *fields, v any, path manifest.Path) (Route, bool) {
 	return r, f.bad == bad
 }
 
+// parseList parses each element of the list m[key] with parse and keeps
+// those that parse; a wrong-typed list is reported and yields none.
+func parseList[T any](f *fields, m map[string]any, key string, path manifest.Path, parse func(*fields, any, manifest.Path) (T, bool)) []T {
+	items, _ := f.list(m, key, path)
+	var out []T
+	for i, v := range items {
+		if x, ok := parse(f, v, path.Index(i)); ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // standardMetric reports whether m is one of Istio's metric selectors.
 func standardMetric(m string) bool {
 	switch Metric(m) {
@@ -151,15 +152,10 @@ func parseTelemetry(f *fields, o *manifest.Object) *telemetry {
 	if !ok {
 		return nil
 	}
-	t := &telemetry{policy: parsePolicy(f, o, spec)}
-	mPath := pathSpec.Key("metrics")
-	entries, _ := f.list(spec, "metrics", mPath)
-	for i, e := range entries {
-		if me, ok := parseMetricsEntry(f, e, mPath.Index(i)); ok {
-			t.metrics = append(t.metrics, me)
-		}
+	return &telemetry{
+		policy:  parsePolicy(f, o, spec),
+		metrics: parseList(f, spec, "metrics", pathSpec.Key("metrics"), parseMetricsEntry),
 	}
-	return t
 }
 
 func parseMetricsEntry(f *fields, v any, path manifest.Path) (metricsEntry, bool) {
@@ -179,13 +175,7 @@ func parseMetricsEntry(f *fields, v any, path manifest.Path) (metricsEntry, bool
 			me.providers = append(me.providers, name)
 		}
 	}
-	ovPath := path.Key("overrides")
-	ovs, _ := f.list(m, "overrides", ovPath)
-	for i, ov := range ovs {
-		if o, ok := parseOverride(f, ov, ovPath.Index(i)); ok {
-			me.overrides = append(me.overrides, o)
-		}
-	}
+	me.overrides = parseList(f, m, "overrides", path.Key("overrides"), parseOverride)
 	return me, true
 }
 

@@ -27,6 +27,13 @@ metadata:
 spec:
   gatewayClassName: istio-waypoint
 `
+	// waypointRefs is the spec.targetRefs of pluginHead and telemetryHead;
+	// tests replace it to scope them otherwise.
+	waypointRefs = `  targetRefs:
+  - kind: Gateway
+    group: gateway.networking.k8s.io
+    name: shop-waypoint
+`
 	// pluginHead is a WasmPlugin up to its match list, targeting the waypoint.
 	pluginHead = `apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
@@ -34,11 +41,7 @@ metadata:
   name: shop-routes
   namespace: shop
 spec:
-  targetRefs:
-  - kind: Gateway
-    group: gateway.networking.k8s.io
-    name: shop-waypoint
-  url: oci://ghcr.io/istio/attributegen:1.24
+` + waypointRefs + `  url: oci://ghcr.io/istio/attributegen:1.24
   phase: STATS
   pluginConfig:
     attributes:
@@ -56,11 +59,7 @@ metadata:
   name: shop-telemetry
   namespace: shop
 spec:
-  targetRefs:
-  - kind: Gateway
-    group: gateway.networking.k8s.io
-    name: shop-waypoint
-  metrics:
+` + waypointRefs + `  metrics:
   - providers:
     - name: prometheus
     overrides:

@@ -59,16 +59,44 @@ func readPath(res *Result, p string, stdin io.Reader) error {
 		return fmt.Errorf("read manifests: %w", err)
 	}
 	if !info.IsDir() {
-		return readFile(res, p)
+		return readFiles(res, []string{p}, os.ReadFile)
 	}
+	names, err := manifestNames(p, filepath.WalkDir)
+	if err != nil {
+		return err
+	}
+	return readFiles(res, names, os.ReadFile)
+}
+
+// ReadFS reads every *.yaml, *.yml and *.json file of fsys in lexical order,
+// for example the embedded examples. Files are named by their path in fsys.
+func ReadFS(fsys fs.FS) (*Result, error) {
+	names, err := manifestNames(".", func(root string, fn fs.WalkDirFunc) error {
+		return fs.WalkDir(fsys, root, fn)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	read := func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }
+	if err := readFiles(res, names, read); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// manifestNames lists the manifest files below root in lexical order,
+// skipping hidden directories; walk is filepath.WalkDir or fs.WalkDir on a
+// file system.
+func manifestNames(root string, walk func(string, fs.WalkDirFunc) error) ([]string, error) {
 	var names []string
-	err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+	err := walk(root, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("read manifests: %w", err)
 		}
 		if d.IsDir() {
-			if name != p && isHidden(d.Name()) {
-				return filepath.SkipDir
+			if name != root && isHidden(d.Name()) {
+				return fs.SkipDir
 			}
 			return nil
 		}
@@ -77,15 +105,12 @@ func readPath(res *Result, p string, stdin io.Reader) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return readFiles(res, names)
+	return names, err
 }
 
 // readFiles reads and decodes the files on all cores (YAML decoding is a
 // good part of reading a large repository) and adds them in order.
-func readFiles(res *Result, names []string) error {
+func readFiles(res *Result, names []string, read func(string) ([]byte, error)) error {
 	type decoded struct {
 		objs  []Object
 		diags diag.List
@@ -93,7 +118,7 @@ func readFiles(res *Result, names []string) error {
 	}
 	out := make([]decoded, len(names))
 	parallel.For(len(names), func(i int) {
-		data, err := os.ReadFile(names[i])
+		data, err := read(names[i])
 		if err != nil {
 			out[i].err = fmt.Errorf("read manifests: %w", err)
 			return
@@ -107,45 +132,6 @@ func readFiles(res *Result, names []string) error {
 		res.add(d.objs, d.diags)
 	}
 	return nil
-}
-
-func readFile(res *Result, name string) error {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return fmt.Errorf("read manifests: %w", err)
-	}
-	res.add(Decode(name, data))
-	return nil
-}
-
-// ReadFS reads every *.yaml, *.yml and *.json file of fsys in lexical order,
-// for example the embedded examples. Files are named by their path in fsys.
-func ReadFS(fsys fs.FS) (*Result, error) {
-	res := &Result{}
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("read manifests: %w", err)
-		}
-		if d.IsDir() {
-			if name != "." && isHidden(d.Name()) {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !IsManifestName(d.Name()) {
-			return nil
-		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return fmt.Errorf("read manifests: %w", err)
-		}
-		res.add(Decode(name, data))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // IsManifestName reports whether a file in a directory is read as manifests.
