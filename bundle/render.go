@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/routebundle/routebundle/dashboards"
 	"github.com/routebundle/routebundle/internal/parallel"
@@ -20,9 +22,17 @@ func withHeader(data []byte) []byte {
 	return append(out, data...)
 }
 
+// object is a Kubernetes object as the generators return them, with its
+// apiVersion and kind set.
+type object interface {
+	metav1.Object
+	runtime.Object
+}
+
 // objectFile renders one Kubernetes object. The file name starts with the
 // kind so that a directory listing reads like `kubectl get`.
-func objectFile(kind, namespace, name string, obj any) (File, error) {
+func objectFile(obj object) (File, error) {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
 	var (
 		data []byte
 		err  error
@@ -33,13 +43,13 @@ func objectFile(kind, namespace, name string, obj any) (File, error) {
 		data, err = objectYAML(obj)
 	}
 	if err != nil {
-		return File{}, fmt.Errorf("rendering %s %s/%s: %w", kind, namespace, name, err)
+		return File{}, fmt.Errorf("rendering %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
 	}
 	parts := []string{strings.ToLower(kind)}
-	if namespace != "" {
-		parts = append(parts, namespace)
+	if ns := obj.GetNamespace(); ns != "" {
+		parts = append(parts, ns)
 	}
-	parts = append(parts, name)
+	parts = append(parts, obj.GetName())
 	return File{Path: strings.Join(parts, "_") + ".yaml", Data: withHeader(data)}, nil
 }
 
@@ -56,20 +66,17 @@ func renderAll(jobs []job) (Files, error) {
 	return files, errors.Join(errs...)
 }
 
-func objectJob(kind, namespace, name string, obj any) job {
-	return func() (File, error) { return objectFile(kind, namespace, name, obj) }
+func objectJob(obj object) job {
+	return func() (File, error) { return objectFile(obj) }
 }
 
 func (b *Bundle) operatorFiles() (Files, error) {
 	var jobs []job
 	for _, pr := range b.Rules.PrometheusRules {
-		jobs = append(jobs, objectJob(pr.Kind, pr.Namespace, pr.Name, pr))
+		jobs = append(jobs, objectJob(pr))
 	}
-	for _, pm := range b.Monitors.PodMonitors {
-		jobs = append(jobs, objectJob(pm.Kind, pm.Namespace, pm.Name, pm))
-	}
-	for _, sm := range b.Monitors.ServiceMonitors {
-		jobs = append(jobs, objectJob(sm.Kind, sm.Namespace, sm.Name, sm))
+	for _, m := range b.Monitors.Objects() {
+		jobs = append(jobs, objectJob(m))
 	}
 	for i := range b.Dashboards {
 		jobs = append(jobs, func() (File, error) {
@@ -77,7 +84,7 @@ func (b *Bundle) operatorFiles() (Files, error) {
 			if err != nil {
 				return File{}, err
 			}
-			return objectFile(cms[0].Kind, cms[0].Namespace, cms[0].Name, &cms[0])
+			return objectFile(&cms[0])
 		})
 	}
 	return renderAll(jobs)
