@@ -16,15 +16,18 @@ func newTestEnv(t testing.TB) *Env {
 	return e
 }
 
-func TestCompile(t *testing.T) {
-	e := newTestEnv(t)
-	tests := []struct {
-		expr     string
-		wantErr  string // substring of the message; empty = compiles
-		line     int
-		column   int
-		rejected bool
-	}{
+// compileCase is an expression and what Compile says of it; lintSeeds
+// reuses the expressions.
+type compileCase struct {
+	expr     string
+	wantErr  string // substring of the message; empty = compiles
+	line     int
+	column   int
+	rejected bool
+}
+
+func compileCases() []compileCase {
+	return []compileCase{
 		{expr: "request.method == 'GET' && request.url_path == '/healthz'"},
 		{expr: "request.url_path.matches('^/books/[[:alnum:]]*$') && request.method == 'GET'"},
 		{expr: "request.headers['x-user'] == 'alice'"},
@@ -48,7 +51,11 @@ func TestCompile(t *testing.T) {
 		{expr: "", wantErr: "", line: 1, column: 1, rejected: true},
 		{expr: "request.url_path.matches('^/" + strings.Repeat("segment/", 13) + "[^/]+$')", wantErr: "regex program size", line: 1, column: 26, rejected: true},
 	}
-	for _, tt := range tests {
+}
+
+func TestCompile(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tt := range compileCases() {
 		t.Run(tt.expr, func(t *testing.T) {
 			_, err := e.Compile(tt.expr)
 			if tt.wantErr == "" && tt.line == 0 {
