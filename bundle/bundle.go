@@ -45,9 +45,7 @@ func Build(inv *inventory.Inventory, cfg Config) (*Bundle, diag.List, error) {
 	wg.Go(func() { rb, ruleDiags = rules.Build(inv, cfg.Rules) })
 	dbs, dashDiags = dashboards.Build(inv, cfg.Dashboards)
 	wg.Wait()
-	diags := slices.Concat(ruleDiags, dashDiags)
-	diags.Sort()
-	return &Bundle{Rules: rb, Dashboards: dbs, Monitors: mons, config: cfg}, diags, nil
+	return &Bundle{Rules: rb, Dashboards: dbs, Monitors: mons, config: cfg}, diag.Merge(ruleDiags, dashDiags), nil
 }
 
 // ambient reports whether any namespace of the inventory is in ambient mode:

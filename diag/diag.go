@@ -152,6 +152,15 @@ func (l List) Sort() {
 	})
 }
 
+// Merge returns the diagnostics of all lists in one sorted list, each
+// finding once: two stages (or two route sets sharing an object) may report
+// the same finding.
+func Merge(lists ...List) List {
+	all := slices.Concat(lists...)
+	all.Sort()
+	return slices.Compact(all)
+}
+
 // WriteText writes one line per diagnostic: file:line: severity code object: message [field].
 func (l List) WriteText(w io.Writer) error {
 	for _, d := range l {

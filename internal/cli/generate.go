@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/routebundle/routebundle/bundle"
 	"github.com/routebundle/routebundle/diag"
@@ -86,9 +85,7 @@ func generateFiles(env *Env, paths []string, cfg bundle.Config, format bundle.Fo
 	if err != nil {
 		return nil, nil, err
 	}
-	diags := slices.Concat(inv.Diagnostics, genDiags)
-	diags.Sort()
-	return files, slices.Compact(diags), nil
+	return files, diag.Merge(inv.Diagnostics, genDiags), nil
 }
 
 // emit writes, streams or checks the files as the flags say.

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/inventory"
@@ -48,11 +47,10 @@ func runLint(_ context.Context, env *Env, args []string) error {
 // objective shows up in lint and not only when the bundle is generated.
 // Route sets sharing a WasmPlugin report its annotations once.
 func lintDiagnostics(inv *inventory.Inventory) diag.List {
-	diags := slices.Clone(inv.Diagnostics)
+	lists := []diag.List{inv.Diagnostics}
 	for i := range inv.RouteSets {
 		_, d := policy.Resolve(&inv.RouteSets[i], policy.DefaultPolicy())
-		diags = append(diags, d...)
+		lists = append(lists, d)
 	}
-	diags.Sort()
-	return slices.Compact(diags)
+	return diag.Merge(lists...)
 }
