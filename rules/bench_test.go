@@ -148,13 +148,11 @@ func rawPerRoute(s synth, c *compiled, units []*unit, windows []series.Window, l
 	for _, u := range units {
 		for _, route := range s.routeValues()[:s.routes] {
 			for _, w := range windows {
-				rate := func(metric string, extra ...*labels.Matcher) parser.Expr {
-					sel := u.raw(metric, append(extra, eq(u.tag, route))...)
-					return sumBy(rangeCall("rate", sel, duration(w)), u.by()...)
+				rate := func(extra ...*labels.Matcher) parser.Expr {
+					return rawRate(u, w, append(extra, eq(u.tag, route))...)
 				}
-				errs := rate(series.IstioRequestsTotal, c.errorMatchers...)
-				out = append(out, rate(series.IstioRequestsTotal).String(), errs.String(),
-					binary(parser.DIV, errs, rate(series.IstioRequestsTotal)).String())
+				errs := rate(c.errorMatchers...)
+				out = append(out, rate().String(), errs.String(), binary(parser.DIV, errs, rate()).String())
 				if !latency {
 					continue
 				}

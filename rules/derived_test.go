@@ -25,12 +25,15 @@ func sloSet(ns string) inventory.RouteSet {
 	}
 }
 
-// rawWindow computes a long-window series from the raw counters the way
-// Sloth and Pyrra do: rate() over the whole window.
+// rawRate is the per-route request rate over w read from the raw counter
+// the way Sloth and Pyrra do: rate() over the whole window.
+func rawRate(u *unit, w series.Window, extra ...*labels.Matcher) parser.Expr {
+	return sumBy(rangeCall("rate", u.raw(series.IstioRequestsTotal, extra...), duration(w)), u.by()...)
+}
+
+// rawWindow computes a long-window series from the raw counters.
 func rawWindow(u *unit, c *compiled, name string, w series.Window) string {
-	rate := func(extra ...*labels.Matcher) parser.Expr {
-		return sumBy(rangeCall("rate", u.raw(series.IstioRequestsTotal, extra...), duration(w)), u.by()...)
-	}
+	rate := func(extra ...*labels.Matcher) parser.Expr { return rawRate(u, w, extra...) }
 	switch name {
 	case series.RequestsRate(w):
 		return rate().String()

@@ -3,9 +3,11 @@ package rules
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,7 +60,10 @@ func TestGolden(t *testing.T) {
 	want[goldenObjects] = objects.Bytes()
 
 	if *update {
-		writeGoldens(t, want)
+		// Start afresh, so that files no longer generated go away.
+		if err := os.RemoveAll(goldenDir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	existing, _ := filepath.Glob(filepath.Join(goldenDir, "*.yaml"))
 	for _, p := range existing {
@@ -66,30 +71,8 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%s is no longer generated: run go test ./rules -run TestGolden -update", p)
 		}
 	}
-	for p, data := range want {
-		got, err := os.ReadFile(p)
-		if err != nil {
-			t.Errorf("%v: run go test ./rules -run TestGolden -update", err)
-			continue
-		}
-		if !bytes.Equal(got, data) {
-			t.Errorf("%s differs from the generated rules: run go test ./rules -run TestGolden -update and review the diff", p)
-		}
-	}
-}
-
-func writeGoldens(t *testing.T, want map[string][]byte) {
-	t.Helper()
-	if err := os.RemoveAll(goldenDir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for p, data := range want {
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		testutil.Golden(t, p, string(want[p]), *update)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/prometheus/promql/promqltest"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/routebundle/routebundle/series"
 )
 
 // world is a Prometheus in a test: series loaded with promqltest's load
@@ -118,7 +120,8 @@ func (w *world) query(expr string) promql.Vector {
 // alertLine identifies an alert by name and routing labels, for comparisons.
 func alertLine(l labels.Labels) string {
 	return strings.Join([]string{
-		l.Get(labels.AlertName), l.Get("severity"), l.Get("namespace"), l.Get("workload"), l.Get("route"),
+		l.Get(labels.AlertName), l.Get(series.AlertLabelSeverity), l.Get(series.AlertLabelNamespace),
+		l.Get(series.AlertLabelWorkload), l.Get(series.AlertLabelRoute),
 	}, " | ")
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/policy"
+	"github.com/routebundle/routebundle/series"
 )
 
 // Options is the `rules` section of the bundle config. Decode it onto
@@ -130,7 +131,7 @@ func parseErrorSelector(s string) ([]*labels.Matcher, error) {
 	}
 	for _, m := range ms {
 		if m.Name == labels.MetricName {
-			return nil, fmt.Errorf("%q: the metric name is fixed (istio_requests_total)", s)
+			return nil, fmt.Errorf("%q: the metric name is fixed (%s)", s, series.IstioRequestsTotal)
 		}
 	}
 	return ms, nil
