@@ -3,6 +3,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/routebundle/routebundle/attrgen"
@@ -33,14 +34,11 @@ func (st *state) checkPlugins() {
 }
 
 func (t *telemetry) hasTagOverrides() bool {
-	for _, me := range t.metrics {
-		for _, ov := range me.overrides {
-			if len(ov.tags) > 0 {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(t.metrics, func(me metricsEntry) bool { return me.hasTags() })
+}
+
+func (me *metricsEntry) hasTags() bool {
+	return slices.ContainsFunc(me.overrides, func(ov override) bool { return len(ov.tags) > 0 })
 }
 
 // checkWaypointReach reports policies a namespace's waypoint ignores:

@@ -43,8 +43,9 @@ func (st *state) join() {
 				st.reportUnproduced(u, attr, outOfScope, st.similarAttribute(producers, attr, t))
 				continue
 			}
-			st.reportShadowed(inScope, attr, shadowReported)
-			for _, group := range byNamespace(inScope) {
+			groups := byNamespace(inScope)
+			st.reportShadowed(groups, attr, shadowReported)
+			for _, group := range groups {
 				for _, ac := range group {
 					consumed[ac] = true
 				}
@@ -128,9 +129,10 @@ func (st *state) reportUnproduced(u *tagUse, attr string, outOfScope []*attrConf
 }
 
 // reportShadowed reports, once per config, attributegen configs that another
-// config in the same scope overrides whenever the later one matches.
-func (st *state) reportShadowed(acs []*attrConfig, attr string, done map[*attrConfig]bool) {
-	for _, group := range byNamespace(acs) {
+// config in the same group (see byNamespace) overrides whenever the later
+// one matches.
+func (st *state) reportShadowed(groups [][]*attrConfig, attr string, done map[*attrConfig]bool) {
+	for _, group := range groups {
 		if len(group) < 2 {
 			continue
 		}
@@ -180,7 +182,7 @@ func (st *state) wasmRouteSet(u *tagUse, attr string, group []*attrConfig) {
 		Scope:       scope,
 		Tag:         u.name,
 		Attribute:   attr,
-		Routes:      slices.Clone(routes),
+		Routes:      routes,
 		Metrics:     slices.Clone(u.metrics),
 		Mode:        u.mode(),
 		Plugin:      refOf(last.obj),

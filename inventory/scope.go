@@ -73,8 +73,9 @@ func (p *policy) targets() []target {
 // that waypoint. Two different Services are different traffic even on one
 // waypoint.
 func (st *state) sharedTarget(a, b *policy) bool {
+	theirs := b.targets()
 	for _, x := range a.targets() {
-		for _, y := range b.targets() {
+		for _, y := range theirs {
 			if x == y || st.proxyServes(x, y) || st.proxyServes(y, x) {
 				return true
 			}

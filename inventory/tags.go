@@ -152,11 +152,7 @@ func (st *state) reachesPrometheus(t *telemetry, me *metricsEntry) bool {
 	if len(me.providers) == 0 || slices.Contains(me.providers, "prometheus") {
 		return true
 	}
-	hasTags := false
-	for _, ov := range me.overrides {
-		hasTags = hasTags || len(ov.tags) > 0
-	}
-	if hasTags {
+	if me.hasTags() {
 		st.c.add(diag.CodeNonPrometheusProvider, t.obj, me.field.Key("providers"),
 			"providers %v do not include prometheus: these tag overrides never reach Prometheus and no route set is built from them",
 			me.providers)
