@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -20,11 +19,9 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
-)
 
-// istioAPI is the istio.io/api module whose CRDs the output must satisfy
-// (the version pinned in the design notes).
-const istioAPI = "istio.io/api@v1.32.0"
+	"github.com/routebundle/routebundle/internal/k8stest"
+)
 
 // crdSchema is one served version of a CRD, ready to validate objects as
 // the API server would: OpenAPI schema, unknown-field pruning and CEL rules.
@@ -33,19 +30,16 @@ type crdSchema struct {
 	structural *structuralschema.Structural
 }
 
-// istioSchemas reads Istio's CRDs from the Go module cache, keyed by
+// istioSchemas reads the CRDs of the Istio API version routebundle is built
+// with (k8stest.IstioAPIModule) from the Go module cache, keyed by
 // apiVersion/kind.
 func istioSchemas(t *testing.T) map[string]crdSchema {
 	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", istioAPI).Output()
+	dir, err := k8stest.ModuleDir(t.Context(), k8stest.IstioAPIModule)
 	if err != nil {
-		t.Fatalf("go mod download %s: %v", istioAPI, err)
+		t.Fatal(err)
 	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		t.Fatalf("go mod download %s: no directory (%v)", istioAPI, err)
-	}
-	data, err := os.ReadFile(filepath.Join(mod.Dir, "kubernetes", "customresourcedefinitions.gen.yaml"))
+	data, err := os.ReadFile(filepath.Join(dir, "kubernetes", "customresourcedefinitions.gen.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +135,7 @@ func TestOutputMatchesIstioCRDs(t *testing.T) {
 				kind, _ := obj["kind"].(string)
 				s, ok := schemas[key+"/"+kind]
 				if !ok {
-					t.Fatalf("Istio %s serves no %s/%s", istioAPI, key, kind)
+					t.Fatalf("Istio %s serves no %s/%s", k8stest.IstioAPIModule, key, kind)
 				}
 				for _, p := range s.validate(obj) {
 					t.Errorf("%s: %s", kind, p)

@@ -37,23 +37,21 @@ func FuzzParseOpenAPI(f *testing.F) {
 		"openapi: 3.1.0\npaths:\n  /a/{b}.{c}:\n    get: {operationId: \"x'\\\\y\"}\n",
 		`{"openapi":"3.0.0","paths":{"/":{"get":{}},"/{x}":{"$ref":"#/components/pathItems/P"}},"components":{"pathItems":{"P":{"put":{}}}}}`,
 		"swagger: '2.0'\n", "openapi: 3.0.0\npaths: &a\n  /x: *a\n", "")
-	env := newAttrgenEnv(f)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		routes, err := ParseOpenAPI("fuzz.yaml", data, ParseOptions{MaxRoutes: fuzzMaxRoutes})
-		if err != nil {
-			return
-		}
-		checkGenerated(t, env, routes)
-	})
+	fuzzParser(f, "fuzz.yaml", ParseOpenAPI)
 }
 
 func FuzzParseRouteList(f *testing.F) {
 	addSeeds(f, []string{"routes.txt"},
 		"GET /users/{id}\nGET /users/me # me\npost /a.b/{x}.json it's \\ \"odd\"\n",
 		"PUT /$^[({|})]*+?/x\n", "GET /{a}{b}/\n", "# only a comment\n", "GET /\xff\n")
+	fuzzParser(f, "fuzz.txt", ParseRouteList)
+}
+
+// fuzzParser fuzzes parse and checks what generates from every input it accepts.
+func fuzzParser(f *testing.F, name string, parse func(string, []byte, ParseOptions) ([]Route, error)) {
 	env := newAttrgenEnv(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		routes, err := ParseRouteList("fuzz.txt", data, ParseOptions{MaxRoutes: fuzzMaxRoutes})
+		routes, err := parse(name, data, ParseOptions{MaxRoutes: fuzzMaxRoutes})
 		if err != nil {
 			return
 		}

@@ -8,12 +8,7 @@ import (
 )
 
 func TestParseOpenAPIRoutes(t *testing.T) {
-	routes := parseFile(t, "users.yaml", ParseOptions{})
-	got := make([]string, len(routes))
-	for i, r := range routes {
-		got[i] = fmt.Sprintf("%s %s = %s @%d", r.Method, r.Template, r.Value, r.Pos.Line)
-	}
-	want := []string{
+	checkRoutes(t, parseFile(t, "users.yaml", ParseOptions{}), []string{
 		"GET /users/{id} = getUser @10",
 		"PUT /users/{id} = updateUser @12",
 		"GET /users/{id}/posts/{postId} = getPost @15",
@@ -27,10 +22,7 @@ func TestParseOpenAPIRoutes(t *testing.T) {
 		"GET /healthz = health @47",
 		"HEAD /healthz = healthHead @49",
 		"GET /search+query/{q} = search @38",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("routes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
 
 func TestParseOpenAPIBasePath(t *testing.T) {
@@ -114,12 +106,7 @@ func TestParseOpenAPIManyErrorsAreCapped(t *testing.T) {
 }
 
 func TestParseRouteList(t *testing.T) {
-	routes := parseFile(t, "routes.txt", ParseOptions{})
-	got := make([]string, len(routes))
-	for i, r := range routes {
-		got[i] = fmt.Sprintf("%s %s = %s @%d", r.Method, r.Template, r.Value, r.Pos.Line)
-	}
-	want := []string{
+	checkRoutes(t, parseFile(t, "routes.txt", ParseOptions{}), []string{
 		"GET /healthz = GET /healthz @2",
 		"POST /echo = POST /echo @3",
 		"GET /api/info = GET /api/info @5",
@@ -127,10 +114,7 @@ func TestParseRouteList(t *testing.T) {
 		"DELETE /api/items/{id} = delete item @7",
 		"GET /api/items/featured = featured items @8",
 		"PUT /store/{key}/{value} = PUT /store/{key}/{value} @9",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("routes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
 
 func TestParseRouteListErrors(t *testing.T) {
@@ -207,5 +191,17 @@ func expectErrors(t *testing.T, routes []Route, err error, want []string) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q\ndoes not contain %q", err, w)
 		}
+	}
+}
+
+// checkRoutes compares routes, one "METHOD template = value @line" each, with want.
+func checkRoutes(t *testing.T, routes []Route, want []string) {
+	t.Helper()
+	got := make([]string, len(routes))
+	for i, r := range routes {
+		got[i] = fmt.Sprintf("%s %s = %s @%d", r.Method, r.Template, r.Value, r.Pos.Line)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("routes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

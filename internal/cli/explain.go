@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,7 +127,6 @@ func parseRequest(method, target string, headers map[string]string) (attrgen.Req
 	return req, nil
 }
 
-// readInventory reads manifests from paths, or the embedded example.
 // loadInventory reads the inventory of paths (the embedded example when
 // there are none) with a new CEL environment, which it also returns for
 // evaluating conditions. Unreadable input is a usage error.
@@ -142,6 +142,7 @@ func loadInventory(env *Env, paths []string) (*attrgen.Env, *inventory.Inventory
 	return aenv, inv, nil
 }
 
+// readInventory reads manifests from paths, or the embedded example.
 func readInventory(env *Env, aenv *attrgen.Env, paths []string) (*inventory.Inventory, error) {
 	var res *manifest.Result
 	var err error
@@ -236,8 +237,8 @@ func outOfScopeReason(rs *inventory.RouteSet, q explainQuery) string {
 		return fmt.Sprintf("applies to namespace %s, not %s", s.Namespace, q.Namespace)
 	}
 	if s.Kind == inventory.ScopeWorkload {
-		for _, k := range slices.Sorted(maps.Keys(s.Selector)) {
-			if v, ok := q.Labels[k]; !ok || v != s.Selector[k] {
+		for k, want := range s.Selector {
+			if v, ok := q.Labels[k]; !ok || v != want {
 				return fmt.Sprintf("selector %s does not match --labels", formatLabels(s.Selector))
 			}
 		}
@@ -351,7 +352,7 @@ func proxyOf(inv *inventory.Inventory, rs *inventory.RouteSet, ns string) (strin
 // targetName renders a targetRef: ns/name for a Gateway, "class X" for a
 // GatewayClass, Kind ns/name otherwise.
 func targetName(r inventory.TargetRef, ns string) string {
-	name := cmpOr(r.Namespace, ns) + "/" + r.Name
+	name := cmp.Or(r.Namespace, ns) + "/" + r.Name
 	switch r.Kind {
 	case "Gateway":
 		return name
@@ -380,13 +381,6 @@ func namespaceWaypoint(inv *inventory.Inventory, ns string) nsWaypoint {
 		}
 	}
 	return nsWaypoint{}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func formatLabels(m map[string]string) string {
