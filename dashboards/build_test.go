@@ -17,6 +17,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/testutil"
 	"github.com/routebundle/routebundle/inventory"
 )
 
@@ -58,50 +59,39 @@ func TestGolden(t *testing.T) {
 	for _, ex := range examples() {
 		t.Run(ex.name, func(t *testing.T) {
 			ds, diags := build(t, ex.inv())
-			got := map[string][]byte{"diagnostics.txt": []byte(diagText(diags))}
-			for _, d := range ds {
-				b, err := d.JSON()
-				if err != nil {
-					t.Fatal(err)
-				}
-				got[d.FileName] = b
-			}
 			dir := filepath.Join("testdata", ex.name)
 			if *update {
+				// Dashboards that are no longer generated lose their files.
 				if err := os.RemoveAll(dir); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				for name, b := range got {
-					if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
+			}
+			got := []string{"diagnostics.txt"}
+			testutil.Golden(t, filepath.Join(dir, got[0]), diagText(diags), *update)
+			for _, d := range ds {
+				got = append(got, d.FileName)
+				testutil.Golden(t, filepath.Join(dir, d.FileName), string(mustJSON(t, d)), *update)
 			}
 			entries, err := os.ReadDir(dir)
 			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
+				t.Fatal(err)
 			}
-			var files []string
 			for _, e := range entries {
-				files = append(files, e.Name())
-				want, err := os.ReadFile(filepath.Join(dir, e.Name()))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got[e.Name()], want) {
-					t.Errorf("%s differs from the golden file (run go test -update and review the diff)", e.Name())
-				}
-			}
-			for name := range got {
-				if !slices.Contains(files, name) {
-					t.Errorf("%s has no golden file (run go test -update)", name)
+				if !slices.Contains(got, e.Name()) {
+					t.Errorf("%s is not generated any more (run go test -update)", e.Name())
 				}
 			}
 		})
 	}
+}
+
+func mustJSON(t *testing.T, d Dashboard) []byte {
+	t.Helper()
+	b, err := d.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestDeterministic(t *testing.T) {
@@ -114,9 +104,7 @@ func TestDeterministic(t *testing.T) {
 			t.Fatalf("%s: %d vs %d dashboards", ex.name, len(a), len(b))
 		}
 		for i := range a {
-			ja, _ := a[i].JSON()
-			jb, _ := b[i].JSON()
-			if !bytes.Equal(ja, jb) {
+			if !bytes.Equal(mustJSON(t, a[i]), mustJSON(t, b[i])) {
 				t.Errorf("%s: %s depends on the order of the route sets", ex.name, a[i].UID)
 			}
 		}

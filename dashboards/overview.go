@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -36,9 +37,7 @@ func overviewViews(groups []*group, pol viewPolicy) []*view {
 		}
 		v.latency = v.latency || g.latency
 		for _, rs := range g.sets {
-			if rs.Attribute != "" && !slices.Contains(v.attributes, rs.Attribute) {
-				v.attributes = append(v.attributes, rs.Attribute)
-			}
+			v.attribute = cmp.Or(v.attribute, rs.Attribute)
 		}
 	}
 	views := make([]*view, 0, len(byTag))
@@ -79,7 +78,7 @@ func overviewSections(views []*view) []section {
 	all := *views[0]
 	all.anyTag = true
 	for _, v := range views[1:] {
-		all.attributes = append(all.attributes, v.attributes...)
+		all.attribute = cmp.Or(all.attribute, v.attribute)
 	}
 	sections = append(sections, section{title: "Classification", panels: []cog.Builder[dashboard.Panel]{
 		unknownShareStat(&all).Span(gridWidth / 4).Height(graphHeight),

@@ -6,6 +6,7 @@ package dashboards
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
@@ -66,13 +67,12 @@ func errorRatioByRoute(v *view) *timeseries.PanelBuilder {
 }
 
 func responseCodesByRoute(v *view) *timeseries.PanelBuilder {
+	by := append(slices.Clip(v.by), series.LabelResponseCode)
 	return graph("Response codes by route", "Requests per second of each route split by HTTP "+
 		"response code, stacked.", units.RequestsPerSecond).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 		FillOpacity(40).
-		WithTarget(rangeQuery("A",
-			sumBy(v.routed(series.ResponsesRate5m), append(v.by[:len(v.by):len(v.by)], series.LabelResponseCode)...),
-			legend(append(v.by[:len(v.by):len(v.by)], series.LabelResponseCode)...)))
+		WithTarget(rangeQuery("A", sumBy(v.routed(series.ResponsesRate5m), by...), legend(by...)))
 }
 
 func latencyByRoute(v *view, quantile, name string) *timeseries.PanelBuilder {

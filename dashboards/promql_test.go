@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -53,7 +54,7 @@ func interpolate(q string, vars map[string]selection) (string, error) {
 	var err error
 	out := grafanaVarRef.ReplaceAllStringFunc(q, func(m string) string {
 		sub := grafanaVarRef.FindStringSubmatch(m)
-		name, format := cmpOr(sub[1], sub[2], sub[4]), cmpOr(sub[3], sub[6])
+		name, format := cmp.Or(sub[1], sub[2], sub[4]), cmp.Or(sub[3], sub[6])
 		if b, ok := builtins[name]; ok {
 			return b
 		}
@@ -77,15 +78,6 @@ func interpolate(q string, vars map[string]selection) (string, error) {
 		return m
 	})
 	return out, err
-}
-
-func cmpOr(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func join(values []string, escape func(string) string) string {
@@ -406,10 +398,10 @@ func TestLinksUseKnownVariables(t *testing.T) {
 	for _, ex := range examples() {
 		ds, _ := build(t, ex.inv())
 		for _, d := range ds {
-			b, _ := d.JSON()
+			b := mustJSON(t, d)
 			for _, m := range regexp.MustCompile(`"url": "([^"]*)"`).FindAllStringSubmatch(string(b), -1) {
 				for _, ref := range grafanaVarRef.FindAllStringSubmatch(m[1], -1) {
-					if name := cmpOr(ref[1], ref[2], ref[4]); !slices.Contains(known, name) {
+					if name := cmp.Or(ref[1], ref[2], ref[4]); !slices.Contains(known, name) {
 						t.Errorf("%s: link %s uses unknown variable %s", d.UID, m[1], name)
 					}
 				}

@@ -50,8 +50,7 @@ func TestConfigMaps(t *testing.T) {
 				if fmt.Sprint(cm.Labels) != fmt.Sprint(tc.labels) || fmt.Sprint(cm.Annotations) != fmt.Sprint(tc.annots) {
 					t.Errorf("%s: labels %v annotations %v", cm.Name, cm.Labels, cm.Annotations)
 				}
-				want, _ := ds[i].JSON()
-				if len(cm.Data) != 1 || cm.Data[ds[i].FileName] != string(want) {
+				if len(cm.Data) != 1 || cm.Data[ds[i].FileName] != string(mustJSON(t, ds[i])) {
 					t.Errorf("%s: data is not the dashboard JSON under %s", cm.Name, ds[i].FileName)
 				}
 			}
@@ -130,8 +129,7 @@ func TestOptionsChangeTheDashboards(t *testing.T) {
 		if strings.HasPrefix(*db.Title, "Routes") && d.UID != OverviewUID || db.Refresh != nil || db.Tags[0] != "x" {
 			t.Errorf("%s: title %q refresh %v tags %v", d.UID, *db.Title, db.Refresh, db.Tags)
 		}
-		b, _ := d.JSON()
-		if !bytes.Contains(b, []byte(`"Mimir"`)) {
+		if !bytes.Contains(mustJSON(t, d), []byte(`"Mimir"`)) {
 			t.Errorf("%s: datasource not preselected", d.UID)
 		}
 	}

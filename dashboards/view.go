@@ -13,8 +13,9 @@ type view struct {
 	uid     string
 	tag     string
 	latency bool
-	// attributes of the sets' attributegen plugins, for the unknown hint.
-	attributes []string
+	// attribute is the first attribute the sets' attributegen plugins
+	// write, for the unknown hint; empty without a plugin.
+	attribute string
 	// chooseNamespace is set where the namespace is a variable to choose
 	// rather than a constant (mesh-wide sets and the overview).
 	chooseNamespace bool
@@ -92,8 +93,8 @@ func (v *view) ifLatency(yes, no string) string {
 
 func (v *view) unknownHint() string {
 	ref := "the attribute the WasmPlugin writes"
-	if len(v.attributes) > 0 {
-		ref = "filter_state['wasm." + v.attributes[0] + "']"
+	if v.attribute != "" {
+		ref = "filter_state['wasm." + v.attribute + "']"
 	}
 	return "\"" + series.UnknownRoute + "\" means that no match of the classification fired for the request: " +
 		"add a match (or a catch-all last match) for that traffic. If all traffic is unknown, the tag " +

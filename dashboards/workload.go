@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -27,9 +28,7 @@ func newWorkloadView(g *group, route matcher, pol viewPolicy) *view {
 		policy:          pol,
 	}
 	for _, rs := range g.sets {
-		if rs.Attribute != "" {
-			v.attributes = append(v.attributes, rs.Attribute)
-		}
+		v.attribute = cmp.Or(v.attribute, rs.Attribute)
 	}
 	return v
 }

@@ -3,7 +3,6 @@ package monitors
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -263,21 +264,5 @@ func marshalObjects(t *testing.T, objs []Object) []byte {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run with -update to accept):\n%s", path, got)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), string(got), *update)
 }
