@@ -1,10 +1,7 @@
 package bundle_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -13,7 +10,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/routebundle/routebundle/bundle"
 	"github.com/routebundle/routebundle/dashboards"
@@ -149,19 +145,11 @@ func TestOperatorObjectsPassTheAPIServer(t *testing.T) {
 
 func decodeObjects(t *testing.T, f bundle.File) []*unstructured.Unstructured {
 	t.Helper()
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(f.Data), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		err := dec.Decode(&u.Object)
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", f.Path, err)
-		}
-		out = append(out, u)
+	objs, err := k8stest.DecodeObjects(f.Data)
+	if err != nil {
+		t.Fatalf("%s: %v", f.Path, err)
 	}
+	return objs
 }
 
 // TestPlainRuleFilesPassPromtool runs `promtool check rules` over the plain

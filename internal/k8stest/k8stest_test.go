@@ -1,9 +1,6 @@
 package k8stest_test
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -14,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/internal/k8stest"
@@ -192,20 +188,11 @@ func readManifests(t *testing.T, fsys fs.FS) []*unstructured.Unstructured {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			err := dec.Decode(&u.Object)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if len(u.Object) > 0 {
-				objs = append(objs, u)
-			}
+		decoded, err := k8stest.DecodeObjects(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
+		objs = append(objs, decoded...)
 	}
 	return objs
 }
