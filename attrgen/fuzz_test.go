@@ -20,7 +20,15 @@ func sampleRequests() []Request {
 }
 
 func addExpressionSeeds(f *testing.F) {
-	for _, s := range []string{
+	for _, s := range expressionSeeds() {
+		f.Add(s)
+	}
+}
+
+// expressionSeeds are tag values and conditions of every shape the fuzz
+// targets start from.
+func expressionSeeds() []string {
+	return []string{
 		"request.method == 'GET' && request.url_path == '/healthz'",
 		"request.url_path == '/healthz' ? 'GET /healthz' : (request.method == 'POST' && request.url_path == '/echo' ? 'POST /echo' : 'other')",
 		`request.url_path.matches("^/users/[^/]+$") ? "user" : request.headers["x-user"] == "alice" ? "alice" : "unknown"`,
@@ -39,8 +47,6 @@ func addExpressionSeeds(f *testing.F) {
 		"request.url_path.size() % 2 == 0 ? 'even' : 'odd'",
 		"",
 		"?:",
-	} {
-		f.Add(s)
 	}
 }
 

@@ -16,24 +16,43 @@ import (
 // expression, compileChecked decides, so the outcome is always
 // compileChecked's.
 func (e *Env) lintCondition(expr string) (*celast.AST, error) {
+	l := e.lintParsed(expr)
+	return l.native, l.err
+}
+
+// linted is the outcome of lintParsed.
+type linted struct {
+	native  *celast.AST // as parsed; nil when expr does not parse
+	checked *celast.AST // nil unless the check passed
+	vouched bool        // plansCleanly(checked): no program was built
+	err     error
+}
+
+// lintParsed is lintCondition with the trees and the path it took, for
+// Conditions to reuse.
+func (e *Env) lintParsed(expr string) linted {
 	parsed, iss := e.cel.Parse(expr)
 	if iss.Err() != nil {
-		return nil, issueError(iss, kindRejected)
+		return linted{err: issueError(iss, kindRejected)}
 	}
 	// The checker rewrites qualified names (request.method) in place: keep
 	// the tree as written for the caller.
-	native := celast.Copy(parsed.NativeRep())
+	l := linted{native: celast.Copy(parsed.NativeRep())}
 	// A failing check never reaches the validators, so e.lint reports the
 	// same first error as e.cel.
 	checked, err := checkParsedIn(e.lint, expr, parsed)
 	if err != nil {
-		return native, err
+		l.err = err
+		return l
 	}
-	if !e.plansCleanly(checked.NativeRep()) {
-		_, _, err := e.compileChecked(expr)
-		return native, err
+	l.checked = checked.NativeRep()
+	if !e.plansCleanly(l.checked) {
+		_, _, l.err = e.compileChecked(expr)
+		return l
 	}
-	return native, conditionTypeError(checked.OutputType().String())
+	l.vouched = true
+	l.err = conditionTypeError(checked.OutputType().String())
+	return l
 }
 
 // plansCleanly reports whether neither the regex size validator nor the

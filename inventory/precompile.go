@@ -12,7 +12,9 @@ type condResult struct {
 // all cores, before the sequential checks look them up. CEL parsing and
 // type-checking are most of a large Build's time (10,000 conditions take
 // seconds on one core); each condition is independent, and attrgen.Env and
-// the CEL parser are safe for concurrent use.
+// the CEL parser are safe for concurrent use. Generated route tables repeat
+// one condition shape with other literals; attrgen.Conditions compiles each
+// shape once.
 func (st *state) precompile() {
 	var exprs []string
 	seen := make(map[string]bool)
@@ -27,8 +29,9 @@ func (st *state) precompile() {
 		}
 	}
 	results := make([]condResult, len(exprs))
+	conds := st.b.env.NewConditions()
 	parallel.For(len(exprs), func(i int) {
-		parsed, err := st.b.env.CompileConditionParsed(exprs[i])
+		parsed, err := conds.CompileParsed(exprs[i])
 		results[i] = condResult{info: analyzeAST(exprs[i], parsed), err: err}
 	})
 	st.compiled = make(map[string]error, len(exprs))
