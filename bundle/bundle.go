@@ -82,19 +82,32 @@ func ParseFormat(s string) (Format, error) {
 func (b *Bundle) Files(f Format) (Files, error) {
 	var (
 		files Files
-		err   error
+		mu    sync.Mutex
 	)
-	switch f {
-	case FormatOperator:
-		files, err = b.operatorFiles()
-	case FormatFiles:
-		files, err = b.plainFiles()
-	default:
-		_, err = ParseFormat(string(f))
-	}
+	err := b.Render(f, func(file File) error {
+		mu.Lock()
+		defer mu.Unlock()
+		files = append(files, file)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	files.sort()
 	return files, nil
+}
+
+// Render renders the bundle in format f and hands each file to emit as soon
+// as it is ready, from all cores at once and in no particular order: emit
+// must be safe for concurrent use. Writing files as they come keeps a
+// thousand rendered dashboards from being held in memory together.
+func (b *Bundle) Render(f Format, emit func(File) error) error {
+	switch f {
+	case FormatOperator:
+		return b.operatorFiles(emit)
+	case FormatFiles:
+		return b.plainFiles(emit)
+	}
+	_, err := ParseFormat(string(f))
+	return err
 }

@@ -12,8 +12,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/routebundle/routebundle/dashboards"
+	"github.com/routebundle/routebundle/internal/parallel"
 )
 
 // Header marks every file bundlegen writes. Only files carrying it are ever
@@ -51,28 +54,69 @@ func isGenerated(data []byte) bool {
 // the bundle no longer contains (only those carrying the header). It returns
 // the number of bytes written.
 func WriteDir(dir string, files Files) (int64, error) {
+	w, err := NewDirWriter(dir)
+	if err != nil {
+		return 0, err
+	}
+	errs := make([]error, len(files))
+	parallel.For(len(files), func(i int) { errs[i] = w.Write(files[i]) })
+	if err := errors.Join(errs...); err != nil {
+		return w.written.Load(), err
+	}
+	return w.Finish()
+}
+
+// DirWriter writes a bundle's files under a directory as they are rendered,
+// from many goroutines at once, and then removes the stale ones.
+type DirWriter struct {
+	dir     string
+	written atomic.Int64
+
+	mu   sync.Mutex
+	want map[string]bool // paths written so far
+}
+
+// NewDirWriter creates dir if need be.
+func NewDirWriter(dir string) (*DirWriter, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("creating output directory: %w", err)
+		return nil, fmt.Errorf("creating output directory: %w", err)
 	}
-	var written int64
-	want := make(map[string]bool, len(files))
-	for _, f := range files {
-		want[f.Path] = true
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return written, fmt.Errorf("creating directory for %s: %w", p, err)
-		}
-		if err := writeIfChanged(p, f.Data); err != nil {
-			return written, err
-		}
-		written += int64(len(f.Data))
+	return &DirWriter{dir: dir, want: make(map[string]bool)}, nil
+}
+
+// Write writes one file unless the directory already holds its content. It
+// is safe for concurrent use.
+func (w *DirWriter) Write(f File) error {
+	w.mu.Lock()
+	dup := w.want[f.Path]
+	w.want[f.Path] = true
+	w.mu.Unlock()
+	if dup {
+		return fmt.Errorf("two generated files are both named %s", f.Path)
 	}
-	stale, err := staleFiles(dir, want)
+	p := filepath.Join(w.dir, filepath.FromSlash(f.Path))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("creating directory for %s: %w", p, err)
+	}
+	if err := writeIfChanged(p, f.Data); err != nil {
+		return err
+	}
+	w.written.Add(int64(len(f.Data)))
+	return nil
+}
+
+// Finish removes the generated files of an earlier run that were not
+// written this time, and returns the number of bytes written. Call it once,
+// after the last Write, and only if every Write succeeded: a failed run
+// must not delete what it did not replace.
+func (w *DirWriter) Finish() (int64, error) {
+	written := w.written.Load()
+	stale, err := staleFiles(w.dir, w.want)
 	if err != nil {
 		return written, err
 	}
 	for _, s := range stale {
-		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(s))); err != nil {
+		if err := os.Remove(filepath.Join(w.dir, filepath.FromSlash(s))); err != nil {
 			return written, fmt.Errorf("removing stale %s: %w", s, err)
 		}
 	}

@@ -51,6 +51,22 @@ func TestWriteDirRemovesOnlyGeneratedStaleFiles(t *testing.T) {
 	}
 }
 
+// TestWriteDirKeepsStaleFilesOnError checks that a run whose writes fail
+// deletes nothing: here two files claim the same path.
+func TestWriteDirKeepsStaleFilesOnError(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.yaml")
+	writeFile(t, old, Header+"\ngroups: []\n")
+	twice := File{Path: "a.yaml", Data: []byte(Header + "\n")}
+	_, err := WriteDir(dir, Files{twice, twice})
+	if err == nil || !strings.Contains(err.Error(), "both named a.yaml") {
+		t.Errorf("err = %v, want one naming the duplicate path", err)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Errorf("stale file removed after a failed run: %v", err)
+	}
+}
+
 func TestCheckReportsDrift(t *testing.T) {
 	dir := t.TempDir()
 	files := Files{

@@ -57,20 +57,26 @@ func objectFile(obj object) (File, error) {
 type job func() (File, error)
 
 // renderAll runs the jobs on all cores — at a thousand dashboards, JSON and
-// YAML rendering is a large share of generate's time — and returns the
-// files in job order.
-func renderAll(jobs []job) (Files, error) {
-	files := make(Files, len(jobs))
+// YAML rendering is a large share of generate's time — and hands each file
+// to emit from the goroutine that rendered it, so that writing overlaps
+// rendering and no file outlives its write.
+func renderAll(jobs []job, emit func(File) error) error {
 	errs := make([]error, len(jobs))
-	parallel.For(len(jobs), func(i int) { files[i], errs[i] = jobs[i]() })
-	return files, errors.Join(errs...)
+	parallel.For(len(jobs), func(i int) {
+		f, err := jobs[i]()
+		if err == nil {
+			err = emit(f)
+		}
+		errs[i] = err
+	})
+	return errors.Join(errs...)
 }
 
 func objectJob(obj object) job {
 	return func() (File, error) { return objectFile(obj) }
 }
 
-func (b *Bundle) operatorFiles() (Files, error) {
+func (b *Bundle) operatorFiles(emit func(File) error) error {
 	var jobs []job
 	for _, pr := range b.Rules.PrometheusRules {
 		jobs = append(jobs, objectJob(pr))
@@ -87,7 +93,7 @@ func (b *Bundle) operatorFiles() (Files, error) {
 			return objectFile(&cms[0])
 		})
 	}
-	return renderAll(jobs)
+	return renderAll(jobs, emit)
 }
 
 // Paths of the plain files format.
@@ -97,7 +103,7 @@ const (
 	scrapeConfigsPath = "prometheus/scrape-configs.yaml"
 )
 
-func (b *Bundle) plainFiles() (Files, error) {
+func (b *Bundle) plainFiles(emit func(File) error) error {
 	var jobs []job
 	for i := range b.Rules.Files {
 		rf := &b.Rules.Files[i]
@@ -119,5 +125,5 @@ func (b *Bundle) plainFiles() (Files, error) {
 		}
 		return File{Path: scrapeConfigsPath, Data: withHeader(data)}, nil
 	})
-	return renderAll(jobs)
+	return renderAll(jobs, emit)
 }

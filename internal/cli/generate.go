@@ -43,14 +43,14 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	files, diags, err := generateFiles(env, paths, cfg, format)
+	b, diags, err := buildBundle(env, paths, cfg)
 	if err != nil {
 		return err
 	}
 	if err := diags.WriteText(env.Stderr); err != nil {
 		return fmt.Errorf("writing diagnostics: %w", err)
 	}
-	if err := emit(env, gf, files); err != nil {
+	if err := emit(env, gf, b, format); err != nil {
 		return err
 	}
 	if diags.HasErrors() {
@@ -70,9 +70,9 @@ func loadConfig(path string) (bundle.Config, error) {
 	return bundle.ParseConfig(path, data)
 }
 
-// generateFiles reads the inventory and renders the bundle; diagnostics of
-// the input and of the generators come back together, sorted and unique.
-func generateFiles(env *Env, paths []string, cfg bundle.Config, format bundle.Format) (bundle.Files, diag.List, error) {
+// buildBundle reads the inventory and builds the bundle; diagnostics of the
+// input and of the generators come back together, sorted and unique.
+func buildBundle(env *Env, paths []string, cfg bundle.Config) (*bundle.Bundle, diag.List, error) {
 	_, inv, err := loadInventory(env, paths)
 	if err != nil {
 		return nil, nil, err
@@ -81,33 +81,47 @@ func generateFiles(env *Env, paths []string, cfg bundle.Config, format bundle.Fo
 	if err != nil {
 		return nil, nil, usageError(err)
 	}
-	files, err := b.Files(format)
-	if err != nil {
-		return nil, nil, err
-	}
-	return files, diag.Merge(inv.Diagnostics, genDiags), nil
+	return b, diag.Merge(inv.Diagnostics, genDiags), nil
 }
 
-// emit writes, streams or checks the files as the flags say.
-func emit(env *Env, gf generateFlags, files bundle.Files) error {
-	switch {
-	case gf.out == "-":
-		return bundle.WriteStream(env.Stdout, files)
-	case gf.check:
-		drift, err := bundle.Check(gf.out, files)
-		if err != nil {
-			return usageError(err)
-		}
-		if drift.Empty() {
-			return nil
-		}
-		fmt.Fprintf(env.Stderr, "bundlegen: %s is out of date; run bundlegen generate without --check:\n", gf.out)
-		if err := drift.WriteSummary(env.Stderr); err != nil {
-			return err
-		}
-		return findings()
+// emit renders the bundle and writes, streams or checks the files as the
+// flags say.
+func emit(env *Env, gf generateFlags, b *bundle.Bundle, format bundle.Format) error {
+	if gf.out != "-" && !gf.check {
+		return writeDir(gf.out, b, format)
 	}
-	if _, err := bundle.WriteDir(gf.out, files); err != nil {
+	files, err := b.Files(format)
+	if err != nil {
+		return err
+	}
+	if gf.out == "-" {
+		return bundle.WriteStream(env.Stdout, files)
+	}
+	drift, err := bundle.Check(gf.out, files)
+	if err != nil {
+		return usageError(err)
+	}
+	if drift.Empty() {
+		return nil
+	}
+	fmt.Fprintf(env.Stderr, "bundlegen: %s is out of date; run bundlegen generate without --check:\n", gf.out)
+	if err := drift.WriteSummary(env.Stderr); err != nil {
+		return err
+	}
+	return findings()
+}
+
+// writeDir writes each file as soon as it is rendered, then removes stale
+// files; a failed render or write leaves stale files in place.
+func writeDir(dir string, b *bundle.Bundle, format bundle.Format) error {
+	w, err := bundle.NewDirWriter(dir)
+	if err != nil {
+		return usageError(err)
+	}
+	if err := b.Render(format, w.Write); err != nil {
+		return usageError(err)
+	}
+	if _, err := w.Finish(); err != nil {
 		return usageError(err)
 	}
 	return nil

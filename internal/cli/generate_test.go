@@ -168,8 +168,10 @@ func TestLintReportsAnnotationFindings(t *testing.T) {
 }
 
 // TestGenerateSyntheticMesh runs generate over many route sets — the
-// parallel paths (decoding, compiling, rendering) — and counts the objects.
-// `make test` also runs it under the race detector.
+// parallel paths (decoding, compiling, rendering and writing) — counts the
+// objects, and checks that what was written file by file is the bundle
+// --check renders in memory. `make test` also runs it under the race
+// detector.
 func TestGenerateSyntheticMesh(t *testing.T) {
 	in, out := t.TempDir(), t.TempDir()
 	mesh := synth.Mesh{Namespaces: 4, Workloads: 5, Routes: 6}
@@ -188,5 +190,8 @@ func TestGenerateSyntheticMesh(t *testing.T) {
 		if m, _ := filepath.Glob(filepath.Join(out, pattern)); len(m) != want {
 			t.Errorf("%d files match %s, want %d", len(m), pattern, want)
 		}
+	}
+	if code, _, stderr := runCLI(t, "", "generate", "--check", "-o", out, in); code != ExitOK {
+		t.Errorf("check after generate: exit %d: %s", code, stderr)
 	}
 }
