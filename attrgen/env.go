@@ -31,18 +31,12 @@ import (
 // Env, so Classify compiles each distinct condition once.
 type Env struct {
 	cel *cel.Env
-	// lint is cel without the regex size validator, which the lint path
-	// replaces with its own single pass over the patterns (see lint.go).
-	lint *cel.Env
 	// vars holds the declared attribute names; see plansCleanly.
 	vars map[string]bool
 
 	mu    sync.Mutex
 	cache map[string]compiled
 }
-
-// envoyMaxRegexProgramSize is Envoy's regex_max_program_size for CEL.
-const envoyMaxRegexProgramSize = 100
 
 // maxCached bounds the condition cache; a controller that sees many
 // generations of WasmPlugins must not grow without limit.
@@ -62,18 +56,14 @@ func NewEnv() (*Env, error) {
 		opts = append(opts, cel.Variable(a.name, a.typ))
 		vars[a.name] = true
 	}
-	lint, err := cel.NewCustomEnv(opts...)
+	// Envoy's regex size limit is checked by regexSizeError, not by
+	// cel.RegexProgramSizeLimit: cel-go v0.31 measures patterns without
+	// simplifying them first and panics on any counted repetition ({3}).
+	ce, err := cel.NewCustomEnv(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("attrgen: building the CEL environment: %w", err)
 	}
-	// Envoy caps RE2 programs at 100 instructions; a larger regex makes the
-	// expression fail. cel-go measures Go's program, which is no larger than
-	// RE2's, so this catches the clear cases only.
-	ce, err := cel.NewCustomEnv(append(opts, cel.RegexProgramSizeLimit(envoyMaxRegexProgramSize))...)
-	if err != nil {
-		return nil, fmt.Errorf("attrgen: building the CEL environment: %w", err)
-	}
-	return &Env{cel: ce, lint: lint, vars: vars, cache: make(map[string]compiled)}, nil
+	return &Env{cel: ce, vars: vars, cache: make(map[string]compiled)}, nil
 }
 
 // envoySubset removes what Envoy's "security-oriented defaults" leave out of
@@ -208,21 +198,20 @@ func (e *Env) check(expr string) (*cel.Ast, error) {
 	return e.checkParsed(expr, parsed)
 }
 
-// checkParsed is check after parsing.
+// checkParsed is check after parsing. Envoy's regex size limit applies
+// once the types are right, as a validator would.
 func (e *Env) checkParsed(expr string, parsed *cel.Ast) (*cel.Ast, error) {
-	return checkParsedIn(e.cel, expr, parsed)
-}
-
-// checkParsedIn is checkParsed in the CEL environment celEnv.
-func checkParsedIn(celEnv *cel.Env, expr string, parsed *cel.Ast) (*cel.Ast, error) {
 	if err := rejectComprehensions(parsed); err != nil {
 		return nil, err
 	}
-	checked, iss := celEnv.Check(parsed)
+	checked, iss := e.cel.Check(parsed)
 	if iss.Err() != nil {
 		ce := issueError(iss, kindChecked)
 		explainUndeclared(ce, expr)
 		return nil, ce
+	}
+	if err := regexSizeError(checked.NativeRep()); err != nil {
+		return nil, err
 	}
 	return checked, nil
 }
@@ -247,6 +236,9 @@ func (e *Env) compileDynamic(expr string) (*Program, error) {
 	if iss.Err() != nil {
 		return nil, issueError(iss, kindRejected)
 	}
+	if err := regexSizeError(parsed.NativeRep()); err != nil {
+		return nil, err
+	}
 	return e.program(expr, parsed)
 }
 
@@ -267,10 +259,6 @@ func issueError(iss *cel.Issues, kind errorKind) *CompileError {
 		strings.Contains(ce.Message, "'_+_' applied to '(bytes, bytes)'") ||
 		strings.Contains(ce.Message, "'_+_' applied to '(list(") {
 		ce.Message += " (Envoy's CEL disables string and list concatenation)"
-	}
-	if strings.Contains(ce.Message, "regex program size") {
-		ce.Message += " (Envoy's CEL rejects regular expressions larger than this)"
-		ce.kind = kindRejected
 	}
 	if strings.Contains(ce.Message, "reference to 'string'") {
 		ce.Message += " (Envoy's CEL disables string conversion)"

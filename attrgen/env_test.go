@@ -50,6 +50,12 @@ func compileCases() []compileCase {
 		{expr: "['a'].exists(x, x == request.method)", wantErr: "comprehensions", line: 1, column: 13, rejected: true},
 		{expr: "", wantErr: "", line: 1, column: 1, rejected: true},
 		{expr: "request.url_path.matches('^/" + strings.Repeat("segment/", 13) + "[^/]+$')", wantErr: "regex program size", line: 1, column: 26, rejected: true},
+		// Counted repetitions are measured expanded, as regexp compiles them
+		// (cel-go's own size limit panics on them).
+		{expr: "request.url_path.matches('^/items/[0-9]{3}$')"},
+		{expr: "matches(request.url_path, '^/items/[0-9]{3}$')"},
+		{expr: "request.url_path.matches('^/(items|orders)/[0-9]{8}/x{90}$')", wantErr: "regex program size", line: 1, column: 26, rejected: true},
+		{expr: "request.method == 'GET' && matches(request.url_path, 'a{200}')", wantErr: "regex program size 202 exceeds limit of 100", line: 1, column: 54, rejected: true},
 	}
 }
 

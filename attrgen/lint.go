@@ -1,8 +1,6 @@
 package attrgen
 
 import (
-	"regexp/syntax"
-
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/overloads"
@@ -10,11 +8,9 @@ import (
 
 // lintCondition is compileChecked without planning when planning provably
 // succeeds: linting needs the verdict, not the evaluator, and planning
-// compiles every regex twice. It type-checks in e.lint, which lacks the
-// regex size validator, and stands in for the validator and the planner
-// with one pass (plansCleanly). Whenever that pass cannot vouch for the
-// expression, compileChecked decides, so the outcome is always
-// compileChecked's.
+// compiles every regex again. plansCleanly stands in for the planner;
+// whenever it cannot vouch for the expression, compileChecked decides, so
+// the outcome is always compileChecked's.
 func (e *Env) lintCondition(expr string) (*celast.AST, error) {
 	l := e.lintParsed(expr)
 	return l.native, l.err
@@ -38,9 +34,7 @@ func (e *Env) lintParsed(expr string) linted {
 	// The checker rewrites qualified names (request.method) in place: keep
 	// the tree as written for the caller.
 	l := linted{native: celast.Copy(parsed.NativeRep())}
-	// A failing check never reaches the validators, so e.lint reports the
-	// same first error as e.cel.
-	checked, err := checkParsedIn(e.lint, expr, parsed)
+	checked, err := e.checkParsed(expr, parsed)
 	if err != nil {
 		l.err = err
 		return l
@@ -55,7 +49,7 @@ func (e *Env) lintParsed(expr string) linted {
 	return l
 }
 
-// plansCleanly reports whether neither the regex size validator nor the
+// plansCleanly reports whether neither the regex size check nor the
 // planner of e.cel would reject the checked expression a. It vouches only
 // for what match conditions usually hold: attributes, literals, field
 // selections, comparisons, logic, list literals and membership, string
@@ -115,43 +109,27 @@ func plainCall(c celast.CallExpr) bool {
 		_, isString := literalString(args[1])
 		return isString
 	case fn == overloads.Matches:
-		return plainMatches(c, args)
+		return plainMatches(c)
 	}
 	return false
 }
 
-// plainMatches reports whether a matches() call passes both regex checks of
-// e.cel. The size validator measures the literal argument 0 of every
-// matches call, member or global form (it takes any call target as
-// present), so in matches(s, p) it measures s. The planner compiles the
-// constant pattern, p in s.matches(p) or matches(s, p), and checks its size.
-// regexp.Compile fails exactly when syntax.Parse(p, syntax.Perl) does, and
-// both size checks count the instructions of syntax.Compile of that parse
-// (types.RegexProgramSize).
-func plainMatches(c celast.CallExpr, args []celast.Expr) bool {
-	if c.IsMemberFunction() != (len(args) == 1) || len(args) > 2 {
+// plainMatches reports whether a matches() call plans without error and
+// within Envoy's size limit. The planner compiles a constant pattern with
+// regexp.Compile, which fails exactly when syntax.Parse(p, syntax.Perl)
+// does. The size is checked again here, though checkParsed has done so,
+// because Conditions substitutes literals into a checked tree and relies
+// on this pass alone for them.
+func plainMatches(c celast.CallExpr) bool {
+	arg, ok := matchesPattern(c)
+	if !ok {
 		return false
 	}
-	for _, x := range args {
-		if x.Kind() != celast.LiteralKind {
-			continue // a non-constant pattern is compiled at run time
-		}
-		p, isString := literalString(x)
-		if !isString || !smallRegex(p) {
-			return false
-		}
+	if arg.Kind() != celast.LiteralKind {
+		return true // a non-constant pattern is compiled at run time
 	}
-	return true
-}
-
-// smallRegex reports whether pattern compiles and fits Envoy's size limit.
-func smallRegex(pattern string) bool {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return false
-	}
-	prog, err := syntax.Compile(re)
-	return err == nil && len(prog.Inst) <= envoyMaxRegexProgramSize
+	p, isString := literalString(arg)
+	return isString && smallRegex(p)
 }
 
 // literalString returns the value of a string literal.
