@@ -17,13 +17,7 @@ import (
 // attribute joins the attributegen configs in scope that produce it; a tag
 // written as a CEL classification chain is a route set on its own.
 func (st *state) join() {
-	producers := make(map[string][]*attrConfig)
-	for _, w := range st.plugins {
-		for i := range w.attributes {
-			ac := &w.attributes[i]
-			producers[ac.output] = append(producers[ac.output], ac)
-		}
-	}
+	producers := st.indexProducers()
 	consumed := make(map[*attrConfig]bool)
 	shadowReported := make(map[*attrConfig]bool)
 	for _, t := range st.telemetry {
@@ -38,9 +32,10 @@ func (st *state) join() {
 					"tag %s reads the bare attribute %s, which Istio 1.24 and later resolve to nothing (every request reads %q): use filter_state['wasm.%s']",
 					u.name, attr, series.UnknownRoute, attr)
 			}
-			inScope, outOfScope := st.splitProducers(producers[attr], t)
+			inScope := st.inScope(producers.candidates(attr, t), t)
 			if len(inScope) == 0 {
-				st.reportUnproduced(u, attr, outOfScope, st.similarAttribute(producers, attr, t))
+				// No producer reaches t: all of them run elsewhere.
+				st.reportUnproduced(u, attr, producers.byAttr[attr], st.similarAttribute(producers, attr, t))
 				continue
 			}
 			groups := byNamespace(inScope)
@@ -56,17 +51,58 @@ func (st *state) join() {
 	st.reportUnconsumed(consumed)
 }
 
-// splitProducers separates the configs producing an attribute into those
-// that run where the Telemetry applies and the others.
-func (st *state) splitProducers(all []*attrConfig, t *telemetry) (in, out []*attrConfig) {
-	for _, ac := range all {
-		if st.reaches(ac.plugin, t) {
-			in = append(in, ac)
-		} else {
-			out = append(out, ac)
+// producerIndex holds the attributegen configs by the attribute they
+// produce, and where they are, so that joining a Telemetry looks only at
+// the configs that may reach it rather than at every config of the mesh.
+type producerIndex struct {
+	byAttr map[string][]*attrConfig // in plugin order
+	// byNamespace holds the positions in byAttr of the configs of each
+	// attribute and namespace.
+	byNamespace map[attrNamespace][]int
+}
+
+type attrNamespace struct{ attr, namespace string }
+
+func (st *state) indexProducers() *producerIndex {
+	p := &producerIndex{byAttr: make(map[string][]*attrConfig), byNamespace: make(map[attrNamespace][]int)}
+	for _, w := range st.plugins {
+		for i := range w.attributes {
+			ac := &w.attributes[i]
+			k := attrNamespace{ac.output, w.namespace}
+			p.byNamespace[k] = append(p.byNamespace[k], len(p.byAttr[ac.output]))
+			p.byAttr[ac.output] = append(p.byAttr[ac.output], ac)
 		}
 	}
-	return in, out
+	return p
+}
+
+// candidates returns, in plugin order, the configs producing attr that may
+// reach t. A plugin and a Telemetry meet only in one namespace, or when one
+// of them applies mesh-wide, which only policies of the root namespace do.
+func (p *producerIndex) candidates(attr string, t *telemetry) []*attrConfig {
+	all := p.byAttr[attr]
+	if t.namespace == RootNamespace || t.meshWide() {
+		return all
+	}
+	local := p.byNamespace[attrNamespace{attr, t.namespace}]
+	root := p.byNamespace[attrNamespace{attr, RootNamespace}]
+	idx := slices.Sorted(slices.Values(slices.Concat(local, root)))
+	out := make([]*attrConfig, len(idx))
+	for i, j := range idx {
+		out[i] = all[j]
+	}
+	return out
+}
+
+// inScope returns the configs that run where the Telemetry applies.
+func (st *state) inScope(acs []*attrConfig, t *telemetry) []*attrConfig {
+	var in []*attrConfig
+	for _, ac := range acs {
+		if st.reaches(ac.plugin, t) {
+			in = append(in, ac)
+		}
+	}
+	return in
 }
 
 // byNamespace groups the configs of a mesh-wide Telemetry by the namespace
@@ -100,12 +136,12 @@ func compareExecution(a, b *attrConfig) int {
 
 // similarAttribute returns an attribute produced in the Telemetry's scope
 // whose name differs from attr only in case, the usual slip.
-func (st *state) similarAttribute(producers map[string][]*attrConfig, attr string, t *telemetry) string {
-	for _, name := range slices.Sorted(maps.Keys(producers)) {
+func (st *state) similarAttribute(producers *producerIndex, attr string, t *telemetry) string {
+	for _, name := range slices.Sorted(maps.Keys(producers.byAttr)) {
 		if name == attr || !strings.EqualFold(name, attr) {
 			continue
 		}
-		if in, _ := st.splitProducers(producers[name], t); len(in) > 0 {
+		if len(st.inScope(producers.candidates(name, t), t)) > 0 {
 			return name
 		}
 	}
