@@ -35,9 +35,11 @@ type Conditions struct {
 // shape is a condition that compiled cleanly on the lint fast path, with
 // the IDs of its string literal nodes in source order.
 type shape struct {
-	native  *celast.AST
-	checked *celast.AST
-	slots   []int64
+	native *celast.AST
+	slots  []int64
+	// patterns indexes the slots that are matches() patterns: the only
+	// literals plansCleanly reads the value of.
+	patterns []int
 }
 
 // NewConditions returns an empty per-shape cache over e.
@@ -59,13 +61,14 @@ func (c *Conditions) CompileParsed(expr string) (*celast.AST, error) {
 	if s == nil {
 		return c.learn(key, expr, lits)
 	}
-	native, checked := s.instance(expr, lits)
-	if !c.env.plansCleanly(checked) {
-		// A regex of this condition is invalid or too large: the full path
-		// finds and words the error.
-		return c.env.CompileConditionParsed(expr)
+	for _, i := range s.patterns {
+		if !smallRegex(lits[i].value) {
+			// The regex is invalid or too large: the full path finds and
+			// words the error.
+			return c.env.CompileConditionParsed(expr)
+		}
 	}
-	return native, nil
+	return s.instance(expr, lits), nil
 }
 
 // learn compiles expr in full and keeps it as the template of its shape
@@ -77,11 +80,35 @@ func (c *Conditions) learn(key, expr string, lits []literal) (*celast.AST, error
 		return l.native, l.err
 	}
 	if slots, ok := literalSlots(l.native, lits); ok {
+		s := &shape{native: l.native, slots: slots, patterns: patternSlots(l.checked, slots)}
 		c.mu.Lock()
-		c.shapes[key] = &shape{native: l.native, checked: l.checked, slots: slots}
+		c.shapes[key] = s
 		c.mu.Unlock()
 	}
 	return l.native, nil
+}
+
+// patternSlots returns the indexes of the slots that hold the constant
+// pattern of a matches() call in the checked tree (which keeps the parsed
+// tree's IDs). plansCleanly vouched for the template, so for another
+// condition of the shape it would differ only in smallRegex of these.
+func patternSlots(checked *celast.AST, slots []int64) []int {
+	isPattern := make(map[int64]bool)
+	celast.PreOrderVisit(checked.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
+		if x.Kind() != celast.CallKind {
+			return
+		}
+		if arg, ok := matchesPattern(x.AsCall()); ok && arg.Kind() == celast.LiteralKind {
+			isPattern[arg.ID()] = true
+		}
+	}))
+	var out []int
+	for i, id := range slots {
+		if isPattern[id] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // literalSlots returns the IDs of a's string literal nodes in source order,
@@ -122,17 +149,14 @@ func literalSlots(a *celast.AST, lits []literal) ([]int64, bool) {
 	return slots, true
 }
 
-// instance returns copies of the shape's parsed and checked trees holding
-// lits in place of the template's literals.
-func (s *shape) instance(expr string, lits []literal) (native, checked *celast.AST) {
+// instance returns a copy of the shape's parsed tree holding lits in place
+// of the template's literals.
+func (s *shape) instance(expr string, lits []literal) *celast.AST {
 	values := make(map[int64]string, len(s.slots))
 	for i, id := range s.slots {
 		values[id] = lits[i].value
 	}
-	native = celast.NewAST(substitute(s.native.Expr(), values), celast.NewSourceInfo(common.NewTextSource(expr)))
-	c := celast.Copy(s.checked)
-	checked = celast.NewCheckedAST(celast.NewAST(substitute(c.Expr(), values), c.SourceInfo()), c.TypeMap(), c.ReferenceMap())
-	return native, checked
+	return celast.NewAST(substitute(s.native.Expr(), values), celast.NewSourceInfo(common.NewTextSource(expr)))
 }
 
 // substitute returns a copy of x with the string literals whose IDs are in
