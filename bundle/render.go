@@ -1,11 +1,11 @@
 package bundle
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -29,28 +29,44 @@ type object interface {
 	runtime.Object
 }
 
-// objectFile renders one Kubernetes object. The file name starts with the
-// kind so that a directory listing reads like `kubectl get`.
+// objectFile renders one Kubernetes object.
 func objectFile(obj object) (File, error) {
-	kind := obj.GetObjectKind().GroupVersionKind().Kind
-	var (
-		data []byte
-		err  error
-	)
-	if cm, ok := obj.(*corev1.ConfigMap); ok {
-		data, err = configMapYAML(cm)
-	} else {
-		data, err = objectYAML(obj)
+	var b bytes.Buffer
+	b.WriteString(Header + "\n")
+	if err := appendObjectYAML(&b, obj); err != nil {
+		return File{}, renderError(obj, err)
 	}
+	return File{Path: objectPath(obj), Data: b.Bytes()}, nil
+}
+
+// dashboardFile renders a dashboard as a ConfigMap for Grafana's sidecar.
+func dashboardFile(d dashboards.Dashboard, o dashboards.ConfigMapOptions) (File, error) {
+	data, err := d.ConfigMapJSON()
 	if err != nil {
-		return File{}, fmt.Errorf("rendering %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
+		return File{}, err
 	}
-	parts := []string{strings.ToLower(kind)}
+	cm := dashboards.ConfigMapMeta(d, o)
+	out, err := configMapYAML(&cm, d.FileName, data)
+	if err != nil {
+		return File{}, renderError(&cm, err)
+	}
+	return File{Path: objectPath(&cm), Data: out}, nil
+}
+
+func renderError(obj object, err error) error {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	return fmt.Errorf("rendering %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
+}
+
+// objectPath names an object's file. It starts with the kind so that a
+// directory listing reads like `kubectl get`.
+func objectPath(obj object) string {
+	parts := []string{strings.ToLower(obj.GetObjectKind().GroupVersionKind().Kind)}
 	if ns := obj.GetNamespace(); ns != "" {
 		parts = append(parts, ns)
 	}
 	parts = append(parts, obj.GetName())
-	return File{Path: strings.Join(parts, "_") + ".yaml", Data: withHeader(data)}, nil
+	return strings.Join(parts, "_") + ".yaml"
 }
 
 // job renders one file.
@@ -84,14 +100,8 @@ func (b *Bundle) operatorFiles(emit func(File) error) error {
 	for _, m := range b.Monitors.Objects() {
 		jobs = append(jobs, objectJob(m))
 	}
-	for i := range b.Dashboards {
-		jobs = append(jobs, func() (File, error) {
-			cms, err := dashboards.ConfigMaps(b.Dashboards[i:i+1], b.config.Dashboards)
-			if err != nil {
-				return File{}, err
-			}
-			return objectFile(&cms[0])
-		})
+	for _, d := range b.Dashboards {
+		jobs = append(jobs, func() (File, error) { return dashboardFile(d, b.config.Dashboards.ConfigMap) })
 	}
 	return renderAll(jobs, emit)
 }

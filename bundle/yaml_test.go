@@ -37,9 +37,9 @@ func TestConfigMapYAMLRoundTrips(t *testing.T) {
 			cm := &corev1.ConfigMap{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 				ObjectMeta: metav1.ObjectMeta{Name: "d", Labels: map[string]string{"grafana_dashboard": "1"}},
-				Data:       map[string]string{"d.json": value, "other.json": "{}\n"},
 			}
-			out, err := configMapYAML(cm)
+			out, err := configMapYAML(cm, "d.json", []byte(value))
+			cm.Data = map[string]string{"d.json": value}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,13 +54,17 @@ func TestConfigMapYAMLRoundTrips(t *testing.T) {
 	}
 }
 
-func TestLiteralSafe(t *testing.T) {
-	for s, want := range map[string]bool{
-		"{}\n": true, "{}": true, "a\nb\n": true,
-		"": false, "\n": false, " a": false, "a\n\nb": false, "a\n \nb": false, "a\n\n": false, "\u00e9": false, "a\tb": false,
+func TestLiteralLines(t *testing.T) {
+	for s, want := range map[string]int{
+		"{}\n": 1, "{}": 1, "a\nb\n": 2, "a\n b": 2,
+		"": -1, "\n": -1, " a": -1, "a\n\nb": -1, "a\n \nb": -1, "a\n\n": -1, "\u00e9": -1, "a\tb": -1,
 	} {
-		if got := literalSafe(s); got != want {
-			t.Errorf("literalSafe(%q) = %v, want %v", s, got, want)
+		lines, safe := literalLines([]byte(s))
+		if !safe {
+			lines = -1
+		}
+		if lines != want {
+			t.Errorf("literalLines(%q) = %d lines, safe %v; want %d (-1: unsafe)", s, lines, safe, want)
 		}
 	}
 }
@@ -75,9 +79,8 @@ func FuzzConfigMapYAML(f *testing.F) {
 		cm := &corev1.ConfigMap{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 			ObjectMeta: metav1.ObjectMeta{Name: "d", Annotations: map[string]string{"grafana_folder": label}},
-			Data:       map[string]string{"d.json": value},
 		}
-		out, err := configMapYAML(cm)
+		out, err := configMapYAML(cm, "d.json", []byte(value))
 		if err != nil {
 			t.Fatal(err)
 		}

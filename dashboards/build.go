@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/parallel"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/series"
 )
@@ -56,10 +57,13 @@ func Build(inv *inventory.Inventory, opts Options) ([]Dashboard, diag.List) {
 	}
 	sets, diags := usableSets(inv)
 	groups := groupSets(sets)
+	// Each dashboard is independent; a thousand of them are worth all cores.
+	built := make([]*Dashboard, len(groups))
+	builtDiags := make([]diag.List, len(groups))
+	parallel.For(len(groups), func(i int) { built[i], builtDiags[i] = buildWorkload(groups[i], opts) })
 	out := make([]Dashboard, 0, len(groups)+1)
-	for _, g := range groups {
-		d, ds := buildWorkload(g, opts)
-		diags = append(diags, ds...)
+	for i, d := range built {
+		diags = append(diags, builtDiags[i]...)
 		if d != nil {
 			out = append(out, *d)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -16,11 +17,37 @@ const maxConfigMapData = 1<<20 - 16<<10
 // keys in the SDK's order, ending in a newline. The same dashboard always
 // gives the same bytes.
 func (d Dashboard) JSON() ([]byte, error) {
-	compact, err := json.Marshal(d.Dashboard)
+	compact, err := json.Marshal(wire(d.Dashboard))
 	if err != nil {
 		return nil, fmt.Errorf("rendering dashboard %s: %w", d.UID, err)
 	}
 	return indent(make([]byte, 0, 2*len(compact)), compact), nil
+}
+
+// wireDashboard is a dashboard as encoding/json writes it, with the panels
+// unwrapped. The SDK's PanelOrRowPanel implements json.Marshaler, and
+// encoding/json re-scans the output of every marshaler to compact it: that
+// doubled the cost of encoding the panels, most of a dashboard. Panels
+// shadows the embedded field of the same name (shallower fields win), so
+// "panels" comes last rather than in the SDK's order.
+type wireDashboard struct {
+	dashboard.Dashboard
+	Panels []any `json:"panels,omitempty"`
+}
+
+func wire(d dashboard.Dashboard) wireDashboard {
+	w := wireDashboard{Dashboard: d, Panels: make([]any, 0, len(d.Panels))}
+	for _, p := range d.Panels {
+		switch {
+		case p.Panel != nil:
+			w.Panels = append(w.Panels, p.Panel)
+		case p.RowPanel != nil:
+			w.Panels = append(w.Panels, p.RowPanel)
+		default:
+			w.Panels = append(w.Panels, nil) // as the SDK writes it: null
+		}
+	}
+	return w
 }
 
 // indent lays compact JSON (as json.Marshal writes it) out like json.Indent
@@ -127,14 +154,34 @@ func ConfigMaps(ds []Dashboard, opts Options) ([]corev1.ConfigMap, error) {
 }
 
 func configMap(d Dashboard, o ConfigMapOptions) (corev1.ConfigMap, error) {
-	data, err := d.JSON()
+	data, err := d.ConfigMapJSON()
 	if err != nil {
 		return corev1.ConfigMap{}, err
 	}
+	cm := ConfigMapMeta(d, o)
+	cm.Data = map[string]string{d.FileName: string(data)}
+	return cm, nil
+}
+
+// ConfigMapJSON is JSON for a ConfigMap: it fails when the dashboard is too
+// large for one.
+func (d Dashboard) ConfigMapJSON() ([]byte, error) {
+	data, err := d.JSON()
+	if err != nil {
+		return nil, err
+	}
 	if len(data) > maxConfigMapData {
-		return corev1.ConfigMap{}, fmt.Errorf("dashboard %s is %d bytes, more than a ConfigMap holds (%d)",
+		return nil, fmt.Errorf("dashboard %s is %d bytes, more than a ConfigMap holds (%d)",
 			d.UID, len(data), maxConfigMapData)
 	}
+	return data, nil
+}
+
+// ConfigMapMeta returns the ConfigMap of d (see ConfigMaps) without its
+// data, for renderers that write the dashboard JSON (ConfigMapJSON, under
+// the key d.FileName) straight into their output instead of copying it
+// into a string.
+func ConfigMapMeta(d Dashboard, o ConfigMapOptions) corev1.ConfigMap {
 	cm := corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -142,10 +189,9 @@ func configMap(d Dashboard, o ConfigMapOptions) (corev1.ConfigMap, error) {
 			Namespace: o.Namespace,
 			Labels:    map[string]string{o.LabelKey: o.LabelValue},
 		},
-		Data: map[string]string{d.FileName: string(data)},
 	}
 	if o.Folder != "" {
 		cm.Annotations = map[string]string{o.FolderAnnotation: o.Folder}
 	}
-	return cm, nil
+	return cm
 }
