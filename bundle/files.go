@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"errors"
@@ -232,16 +233,16 @@ func Check(dir string, files Files) (Drift, error) {
 // copied as documents; other files (JSON dashboards) are valid YAML too, so
 // they are written as documents after a comment naming their path.
 func WriteStream(w io.Writer, files Files) error {
-	var b bytes.Buffer
-	b.WriteString(Header + "\n")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(Header + "\n")
 	for _, f := range files {
-		fmt.Fprintf(&b, "---\n# Source: %s\n", f.Path)
+		fmt.Fprintf(bw, "---\n# Source: %s\n", f.Path)
 		data := bytes.TrimPrefix(f.Data, []byte(Header+"\n"))
-		b.Write(data)
+		bw.Write(data)
 		if !bytes.HasSuffix(data, []byte("\n")) {
-			b.WriteByte('\n')
+			bw.WriteByte('\n')
 		}
 	}
-	_, err := w.Write(b.Bytes())
-	return err
+	// bufio.Writer keeps its first error and returns it here.
+	return bw.Flush()
 }
