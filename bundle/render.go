@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -40,17 +41,26 @@ func objectFile(obj object) (File, error) {
 }
 
 // dashboardFile renders a dashboard as a ConfigMap for Grafana's sidecar.
-func dashboardFile(d dashboards.Dashboard, o dashboards.ConfigMapOptions) (File, error) {
-	data, err := d.ConfigMapJSON()
-	if err != nil {
-		return File{}, err
-	}
+func dashboardFile(enc *dashboards.Encoder, d dashboards.Dashboard, o dashboards.ConfigMapOptions) (File, error) {
 	cm := dashboards.ConfigMapMeta(d, o)
-	out, err := configMapYAML(&cm, d.FileName, data)
+	out, err := dashboardConfigMapYAML(enc, &cm, d)
 	if err != nil {
 		return File{}, renderError(&cm, err)
 	}
 	return File{Path: objectPath(&cm), Data: out}, nil
+}
+
+// encoders hands each rendering goroutine a dashboard encoder whose buffer
+// it reuses.
+type encoders struct{ pool sync.Pool }
+
+func (e *encoders) with(fn func(*dashboards.Encoder) (File, error)) (File, error) {
+	enc, _ := e.pool.Get().(*dashboards.Encoder)
+	if enc == nil {
+		enc = dashboards.NewEncoder()
+	}
+	defer e.pool.Put(enc)
+	return fn(enc)
 }
 
 func renderError(obj object, err error) error {
@@ -100,8 +110,13 @@ func (b *Bundle) operatorFiles(emit func(File) error) error {
 	for _, m := range b.Monitors.Objects() {
 		jobs = append(jobs, objectJob(m))
 	}
+	var encs encoders
 	for _, d := range b.Dashboards {
-		jobs = append(jobs, func() (File, error) { return dashboardFile(d, b.config.Dashboards.ConfigMap) })
+		jobs = append(jobs, func() (File, error) {
+			return encs.with(func(enc *dashboards.Encoder) (File, error) {
+				return dashboardFile(enc, d, b.config.Dashboards.ConfigMap)
+			})
+		})
 	}
 	return renderAll(jobs, emit)
 }
@@ -122,10 +137,13 @@ func (b *Bundle) plainFiles(emit func(File) error) error {
 			return File{Path: rulesDir + rf.Name + ".yaml", Data: withHeader(data)}, err
 		})
 	}
+	var encs encoders
 	for _, d := range b.Dashboards {
 		jobs = append(jobs, func() (File, error) {
-			data, err := d.JSON()
-			return File{Path: dashboardsDir + d.FileName, Data: data}, err
+			return encs.with(func(enc *dashboards.Encoder) (File, error) {
+				data, err := enc.AppendJSON(make([]byte, 0, dashboardSizeHint), d, "")
+				return File{Path: dashboardsDir + d.FileName, Data: data}, err
+			})
 		})
 	}
 	jobs = append(jobs, func() (File, error) {

@@ -7,6 +7,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/routebundle/routebundle/dashboards"
 )
 
 // objectYAML renders a Kubernetes object as YAML through its JSON form, so
@@ -51,7 +53,7 @@ func appendObjectYAML(b *bytes.Buffer, obj any) error {
 // that take the general path.
 func configMapYAML(meta *corev1.ConfigMap, key string, value []byte) ([]byte, error) {
 	var b bytes.Buffer
-	lines, safe := literalLines(value)
+	lines, safe := literalLines(value, "")
 	if !safe || !plainKey.MatchString(key) {
 		cm := meta.DeepCopy()
 		cm.Data = map[string]string{key: string(value)}
@@ -59,65 +61,117 @@ func configMapYAML(meta *corev1.ConfigMap, key string, value []byte) ([]byte, er
 		err := appendObjectYAML(&b, cm)
 		return b.Bytes(), err
 	}
-	b.Grow(len(Header) + 1 + metaSizeHint + len(key) + len(value) + literalIndent*lines)
-	b.WriteString(Header + "\n")
-	if err := appendObjectYAML(&b, meta); err != nil {
+	b.Grow(len(Header) + 1 + metaSizeHint + len(key) + len(value) + len(literalIndent)*lines)
+	if err := writeConfigMapHead(&b, meta, key, value); err != nil {
 		return nil, err
 	}
-	b.WriteString("data:\n")
-	writeLiteral(&b, key, value)
+	for line := range bytes.SplitSeq(bytes.TrimSuffix(value, []byte("\n")), []byte("\n")) {
+		b.WriteString(literalIndent)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
 	return b.Bytes(), nil
 }
 
-// metaSizeHint is room for a ConfigMap's metadata in YAML, to size buffers.
-const metaSizeHint = 512
-
-// literalIndent is the indentation of a literal block scalar under data.
-const literalIndent = 4
-
-// plainKey is a ConfigMap key that needs no quoting in YAML.
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
-// literalLines reports whether s reads back unchanged from a literal block
-// scalar with clip or strip chomping: printable ASCII lines, none of them
-// blank (blank and space-only lines interact with indentation and chomping),
-// not starting with a space, and at most one final newline. It also returns
-// the number of lines.
-func literalLines(s []byte) (int, bool) {
-	body := bytes.TrimSuffix(s, []byte("\n"))
-	if len(body) == 0 || body[0] == ' ' {
-		return 0, false
+// writeConfigMapHead writes the header, the metadata and the line opening
+// the literal block scalar that holds value under data.key.
+func writeConfigMapHead(b *bytes.Buffer, meta *corev1.ConfigMap, key string, value []byte) error {
+	b.WriteString(Header + "\n")
+	if err := appendObjectYAML(b, meta); err != nil {
+		return err
 	}
-	lines := 1
-	lineStart := true
-	for _, c := range body {
-		switch {
-		case c == '\n':
-			if lineStart {
-				return 0, false
-			}
-			lineStart = true
-			lines++
-		case c < 0x20 || c > 0x7e:
-			return 0, false
-		case c != ' ':
-			lineStart = false
-		}
-	}
-	return lines, !lineStart
-}
-
-// writeLiteral writes key: value as a literal block scalar; value is
-// literalLines-safe.
-func writeLiteral(b *bytes.Buffer, key string, value []byte) {
 	chomp := "|"
 	if !bytes.HasSuffix(value, []byte("\n")) {
 		chomp = "|-"
 	}
-	b.WriteString("  " + key + ": " + chomp + "\n")
-	for line := range bytes.SplitSeq(bytes.TrimSuffix(value, []byte("\n")), []byte("\n")) {
-		b.WriteString("    ")
-		b.Write(line)
-		b.WriteByte('\n')
+	b.WriteString("data:\n  " + key + ": " + chomp + "\n")
+	return nil
+}
+
+// dashboardConfigMapYAML is configMapYAML for a dashboard, key d.FileName,
+// with the JSON indented straight into its literal block: a thousand
+// dashboards are then written once each rather than copied three times.
+// JSON that is not literal-safe (non-ASCII route values) takes the general
+// path.
+func dashboardConfigMapYAML(enc *dashboards.Encoder, meta *corev1.ConfigMap, d dashboards.Dashboard) ([]byte, error) {
+	if !plainKey.MatchString(d.FileName) {
+		return generalDashboardConfigMapYAML(meta, d)
 	}
+	var b bytes.Buffer
+	b.Grow(len(Header) + 1 + metaSizeHint + dashboardSizeHint)
+	if err := writeConfigMapHead(&b, meta, d.FileName, []byte("\n")); err != nil {
+		return nil, err
+	}
+	out := b.Bytes()
+	start := len(out)
+	out, err := enc.AppendJSON(out, d, literalIndent)
+	if err != nil {
+		return nil, err
+	}
+	lines, safe := literalLines(out[start:], literalIndent)
+	if !safe {
+		return generalDashboardConfigMapYAML(meta, d)
+	}
+	if err := d.FitsConfigMap(len(out) - start - len(literalIndent)*lines); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func generalDashboardConfigMapYAML(meta *corev1.ConfigMap, d dashboards.Dashboard) ([]byte, error) {
+	data, err := d.ConfigMapJSON()
+	if err != nil {
+		return nil, err
+	}
+	return configMapYAML(meta, d.FileName, data)
+}
+
+// metaSizeHint and dashboardSizeHint size output buffers: room for a
+// ConfigMap's metadata in YAML, and for a typical dashboard.
+const (
+	metaSizeHint      = 512
+	dashboardSizeHint = 48 << 10
+)
+
+// literalIndent indents a literal block scalar under data.
+const literalIndent = "    "
+
+// plainKey is a ConfigMap key that needs no quoting in YAML.
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// literalLines reports whether s, every line of it preceded by prefix, reads
+// back unchanged (prefixes removed) from a literal block scalar indented by
+// prefix, with clip or strip chomping: printable ASCII lines, none of them
+// blank (blank and space-only lines interact with indentation and chomping),
+// the first not starting with a space, and at most one final newline. It
+// also returns the number of lines.
+func literalLines(s []byte, prefix string) (int, bool) {
+	body := bytes.TrimSuffix(s, []byte("\n"))
+	if len(body) == 0 {
+		return 0, false
+	}
+	lines := 0
+	for line := range bytes.SplitSeq(body, []byte("\n")) {
+		content, ok := bytes.CutPrefix(line, []byte(prefix))
+		if !ok || !printableNonBlank(content) || lines == 0 && content[0] == ' ' {
+			return 0, false
+		}
+		lines++
+	}
+	return lines, true
+}
+
+// printableNonBlank reports whether line is printable ASCII with at least
+// one character that is not a space.
+func printableNonBlank(line []byte) bool {
+	blank := true
+	for _, c := range line {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+		if c != ' ' {
+			blank = false
+		}
+	}
+	return !blank
 }

@@ -55,16 +55,24 @@ func TestConfigMapYAMLRoundTrips(t *testing.T) {
 }
 
 func TestLiteralLines(t *testing.T) {
-	for s, want := range map[string]int{
-		"{}\n": 1, "{}": 1, "a\nb\n": 2, "a\n b": 2,
-		"": -1, "\n": -1, " a": -1, "a\n\nb": -1, "a\n \nb": -1, "a\n\n": -1, "\u00e9": -1, "a\tb": -1,
+	for _, tc := range []struct {
+		s, prefix string
+		want      int // -1: not literal-safe
+	}{
+		{"{}\n", "", 1}, {"{}", "", 1}, {"a\nb\n", "", 2}, {"a\n b", "", 2},
+		{"", "", -1}, {"\n", "", -1}, {" a", "", -1}, {"a\n\nb", "", -1}, {"a\n \nb", "", -1},
+		{"a\n\n", "", -1}, {"\u00e9", "", -1}, {"a\tb", "", -1},
+		{"    {\n      x\n    }\n", "    ", 3},
+		{"    {\n  x\n", "    ", -1},         // a line without the prefix
+		{"     {\n", "    ", -1},             // first line starts with a space
+		{"    {\n    \n    }\n", "    ", -1}, // blank after the prefix
 	} {
-		lines, safe := literalLines([]byte(s))
+		lines, safe := literalLines([]byte(tc.s), tc.prefix)
 		if !safe {
 			lines = -1
 		}
-		if lines != want {
-			t.Errorf("literalLines(%q) = %d lines, safe %v; want %d (-1: unsafe)", s, lines, safe, want)
+		if lines != tc.want {
+			t.Errorf("literalLines(%q, %q) = %d lines, safe %v; want %d", tc.s, tc.prefix, lines, safe, tc.want)
 		}
 	}
 }

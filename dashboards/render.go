@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -14,14 +15,35 @@ import (
 const maxConfigMapData = 1<<20 - 16<<10
 
 // JSON renders the dashboard as Grafana imports it: indented by two spaces,
-// keys in the SDK's order, ending in a newline. The same dashboard always
-// gives the same bytes.
+// keys in the SDK's order (but "panels" last, see wireDashboard), ending in
+// a newline. The same dashboard always gives the same bytes.
 func (d Dashboard) JSON() ([]byte, error) {
-	compact, err := json.Marshal(wire(d.Dashboard))
-	if err != nil {
-		return nil, fmt.Errorf("rendering dashboard %s: %w", d.UID, err)
+	return NewEncoder().AppendJSON(nil, d, "")
+}
+
+// An Encoder renders dashboards as JSON, reusing its buffer from one
+// dashboard to the next. It is not safe for concurrent use.
+type Encoder struct {
+	compact bytes.Buffer
+	enc     *json.Encoder
+}
+
+// NewEncoder returns an Encoder.
+func NewEncoder() *Encoder {
+	e := &Encoder{}
+	e.enc = json.NewEncoder(&e.compact)
+	return e
+}
+
+// AppendJSON appends d.JSON() to dst with prefix before every line, so that
+// the JSON can go straight into an indented YAML block: at a thousand
+// dashboards, every intermediate copy of them showed in the profile.
+func (e *Encoder) AppendJSON(dst []byte, d Dashboard, prefix string) ([]byte, error) {
+	e.compact.Reset()
+	if err := e.enc.Encode(wire(d.Dashboard)); err != nil {
+		return dst, fmt.Errorf("rendering dashboard %s: %w", d.UID, err)
 	}
-	return indent(make([]byte, 0, 2*len(compact)), compact), nil
+	return indent(dst, bytes.TrimSuffix(e.compact.Bytes(), []byte("\n")), prefix), nil
 }
 
 // wireDashboard is a dashboard as encoding/json writes it, with the panels
@@ -51,15 +73,17 @@ func wire(d dashboard.Dashboard) wireDashboard {
 }
 
 // indent lays compact JSON (as json.Marshal writes it) out like json.Indent
-// with two spaces, in one pass: json.Indent's scanner took most of the time
-// of rendering a thousand dashboards. It also turns the \u003c, \u003e and
-// \u0026 escapes of encoding/json back into <, > and &, so that PromQL
-// comparisons and link URLs stay readable; the SDK's own marshalers escape
-// them whatever an encoder is told.
-func indent(dst, src []byte) []byte {
+// with two spaces, every line preceded by prefix, in one pass: json.Indent's
+// scanner took most of the time of rendering a thousand dashboards. It also
+// turns the \u003c, \u003e and \u0026 escapes of encoding/json back into <,
+// > and &, so that PromQL comparisons and link URLs stay readable; the SDK's
+// own marshalers escape them whatever an encoder is told.
+func indent(dst, src []byte, prefix string) []byte {
 	depth := 0
+	dst = append(dst, prefix...)
 	newline := func() {
 		dst = append(dst, '\n')
+		dst = append(dst, prefix...)
 		for range depth {
 			dst = append(dst, ' ', ' ')
 		}
@@ -170,11 +194,17 @@ func (d Dashboard) ConfigMapJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxConfigMapData {
-		return nil, fmt.Errorf("dashboard %s is %d bytes, more than a ConfigMap holds (%d)",
-			d.UID, len(data), maxConfigMapData)
+	return data, d.FitsConfigMap(len(data))
+}
+
+// FitsConfigMap reports an error when size bytes of d's JSON are more than
+// a ConfigMap holds.
+func (d Dashboard) FitsConfigMap(size int) error {
+	if size > maxConfigMapData {
+		return fmt.Errorf("dashboard %s is %d bytes, more than a ConfigMap holds (%d)",
+			d.UID, size, maxConfigMapData)
 	}
-	return data, nil
+	return nil
 }
 
 // ConfigMapMeta returns the ConfigMap of d (see ConfigMaps) without its

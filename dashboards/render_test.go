@@ -154,21 +154,23 @@ func TestIndent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want bytes.Buffer
-		if err := json.Indent(&want, compact, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		want.WriteByte('\n')
-		got := indent(nil, compact)
-		// A plain replace is right unless a string holds an escaped
-		// backslash before "u00"; there only the value check below counts.
-		unescaped := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(want.String())
-		if !bytes.Contains(compact, []byte(`\\u00`)) && unescaped != string(got) {
-			t.Errorf("input %d: layout differs from json.Indent:\n%s", i, firstDiff([]byte(unescaped), got))
-		}
-		var a, b any
-		if json.Unmarshal(compact, &a) != nil || json.Unmarshal(got, &b) != nil || !reflect.DeepEqual(a, b) {
-			t.Errorf("input %d: indent changed the value", i)
+		for _, prefix := range []string{"", "    "} {
+			want := bytes.NewBufferString(prefix)
+			if err := json.Indent(want, compact, prefix, "  "); err != nil {
+				t.Fatal(err)
+			}
+			want.WriteByte('\n')
+			got := indent(nil, compact, prefix)
+			// A plain replace is right unless a string holds an escaped
+			// backslash before "u00"; there only the value check below counts.
+			unescaped := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(want.String())
+			if !bytes.Contains(compact, []byte(`\\u00`)) && unescaped != string(got) {
+				t.Errorf("input %d, prefix %q: layout differs from json.Indent:\n%s", i, prefix, firstDiff([]byte(unescaped), got))
+			}
+			var a, b any
+			if json.Unmarshal(compact, &a) != nil || json.Unmarshal(got, &b) != nil || !reflect.DeepEqual(a, b) {
+				t.Errorf("input %d, prefix %q: indent changed the value", i, prefix)
+			}
 		}
 	}
 }
