@@ -5,6 +5,7 @@
 package bundle
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sync"
@@ -85,6 +86,7 @@ func (b *Bundle) Files(f Format) (Files, error) {
 		mu    sync.Mutex
 	)
 	err := b.Render(f, func(file File) error {
+		file.Data = bytes.Clone(file.Data) // Render reuses the buffer
 		mu.Lock()
 		defer mu.Unlock()
 		files = append(files, file)
@@ -99,7 +101,8 @@ func (b *Bundle) Files(f Format) (Files, error) {
 
 // Render renders the bundle in format f and hands each file to emit as soon
 // as it is ready, from all cores at once and in no particular order: emit
-// must be safe for concurrent use. Writing files as they come keeps a
+// must be safe for concurrent use, and must not keep file.Data after it
+// returns, for the buffer is reused. Writing files as they come keeps a
 // thousand rendered dashboards from being held in memory together.
 func (b *Bundle) Render(f Format, emit func(File) error) error {
 	switch f {

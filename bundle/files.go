@@ -86,7 +86,8 @@ func NewDirWriter(dir string) (*DirWriter, error) {
 }
 
 // Write writes one file unless the directory already holds its content. It
-// is safe for concurrent use.
+// is safe for concurrent use and does not keep f.Data, so it can be
+// Render's emit.
 func (w *DirWriter) Write(f File) error {
 	w.mu.Lock()
 	dup := w.want[f.Path]

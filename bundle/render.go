@@ -15,14 +15,6 @@ import (
 	"github.com/routebundle/routebundle/monitors"
 )
 
-// withHeader prefixes YAML content with the generated-file header.
-func withHeader(data []byte) []byte {
-	out := make([]byte, 0, len(Header)+1+len(data))
-	out = append(out, Header...)
-	out = append(out, '\n')
-	return append(out, data...)
-}
-
 // object is a Kubernetes object as the generators return them, with its
 // apiVersion and kind set.
 type object interface {
@@ -30,37 +22,40 @@ type object interface {
 	runtime.Object
 }
 
+// scratch is what a rendering goroutine reuses from one file to the next:
+// the file buffer and the dashboard encoder's. A thousand dashboards
+// rendered into fresh buffers cost more in page faults and garbage
+// collection than in encoding.
+type scratch struct {
+	out []byte
+	enc *dashboards.Encoder
+}
+
+// withHeader appends the generated-file header and then data to s.out.
+func (s *scratch) withHeader(data []byte) []byte {
+	out := append(s.out[:0], Header...)
+	out = append(out, '\n')
+	return append(out, data...)
+}
+
 // objectFile renders one Kubernetes object.
-func objectFile(obj object) (File, error) {
-	var b bytes.Buffer
+func objectFile(s *scratch, obj object) (File, error) {
+	b := bytes.NewBuffer(s.out[:0])
 	b.WriteString(Header + "\n")
-	if err := appendObjectYAML(&b, obj); err != nil {
+	if err := appendObjectYAML(b, obj); err != nil {
 		return File{}, renderError(obj, err)
 	}
 	return File{Path: objectPath(obj), Data: b.Bytes()}, nil
 }
 
 // dashboardFile renders a dashboard as a ConfigMap for Grafana's sidecar.
-func dashboardFile(enc *dashboards.Encoder, d dashboards.Dashboard, o dashboards.ConfigMapOptions) (File, error) {
+func dashboardFile(s *scratch, d dashboards.Dashboard, o dashboards.ConfigMapOptions) (File, error) {
 	cm := dashboards.ConfigMapMeta(d, o)
-	out, err := dashboardConfigMapYAML(enc, &cm, d)
+	out, err := dashboardConfigMapYAML(s.enc, s.out[:0], &cm, d)
 	if err != nil {
 		return File{}, renderError(&cm, err)
 	}
 	return File{Path: objectPath(&cm), Data: out}, nil
-}
-
-// encoders hands each rendering goroutine a dashboard encoder whose buffer
-// it reuses.
-type encoders struct{ pool sync.Pool }
-
-func (e *encoders) with(fn func(*dashboards.Encoder) (File, error)) (File, error) {
-	enc, _ := e.pool.Get().(*dashboards.Encoder)
-	if enc == nil {
-		enc = dashboards.NewEncoder()
-	}
-	defer e.pool.Put(enc)
-	return fn(enc)
 }
 
 func renderError(obj object, err error) error {
@@ -79,27 +74,34 @@ func objectPath(obj object) string {
 	return strings.Join(parts, "_") + ".yaml"
 }
 
-// job renders one file.
-type job func() (File, error)
+// job renders one file, into s.out when it can.
+type job func(s *scratch) (File, error)
 
 // renderAll runs the jobs on all cores — at a thousand dashboards, JSON and
 // YAML rendering is a large share of generate's time — and hands each file
 // to emit from the goroutine that rendered it, so that writing overlaps
-// rendering and no file outlives its write.
+// rendering. The file's buffer is reused once emit returns.
 func renderAll(jobs []job, emit func(File) error) error {
+	var pool sync.Pool
 	errs := make([]error, len(jobs))
 	parallel.For(len(jobs), func(i int) {
-		f, err := jobs[i]()
+		s, _ := pool.Get().(*scratch)
+		if s == nil {
+			s = &scratch{enc: dashboards.NewEncoder()}
+		}
+		f, err := jobs[i](s)
 		if err == nil {
 			err = emit(f)
 		}
 		errs[i] = err
+		s.out = f.Data[:0]
+		pool.Put(s)
 	})
 	return errors.Join(errs...)
 }
 
 func objectJob(obj object) job {
-	return func() (File, error) { return objectFile(obj) }
+	return func(s *scratch) (File, error) { return objectFile(s, obj) }
 }
 
 func (b *Bundle) operatorFiles(emit func(File) error) error {
@@ -110,12 +112,9 @@ func (b *Bundle) operatorFiles(emit func(File) error) error {
 	for _, m := range b.Monitors.Objects() {
 		jobs = append(jobs, objectJob(m))
 	}
-	var encs encoders
 	for _, d := range b.Dashboards {
-		jobs = append(jobs, func() (File, error) {
-			return encs.with(func(enc *dashboards.Encoder) (File, error) {
-				return dashboardFile(enc, d, b.config.Dashboards.ConfigMap)
-			})
+		jobs = append(jobs, func(s *scratch) (File, error) {
+			return dashboardFile(s, d, b.config.Dashboards.ConfigMap)
 		})
 	}
 	return renderAll(jobs, emit)
@@ -132,26 +131,23 @@ func (b *Bundle) plainFiles(emit func(File) error) error {
 	var jobs []job
 	for i := range b.Rules.Files {
 		rf := &b.Rules.Files[i]
-		jobs = append(jobs, func() (File, error) {
+		jobs = append(jobs, func(s *scratch) (File, error) {
 			data, err := rf.YAML()
-			return File{Path: rulesDir + rf.Name + ".yaml", Data: withHeader(data)}, err
+			return File{Path: rulesDir + rf.Name + ".yaml", Data: s.withHeader(data)}, err
 		})
 	}
-	var encs encoders
 	for _, d := range b.Dashboards {
-		jobs = append(jobs, func() (File, error) {
-			return encs.with(func(enc *dashboards.Encoder) (File, error) {
-				data, err := enc.AppendJSON(make([]byte, 0, dashboardSizeHint), d, "")
-				return File{Path: dashboardsDir + d.FileName, Data: data}, err
-			})
+		jobs = append(jobs, func(s *scratch) (File, error) {
+			data, err := s.enc.AppendJSON(s.out[:0], d, "")
+			return File{Path: dashboardsDir + d.FileName, Data: data}, err
 		})
 	}
-	jobs = append(jobs, func() (File, error) {
+	jobs = append(jobs, func(s *scratch) (File, error) {
 		data, err := monitors.MarshalScrapeConfigs(b.Monitors.ScrapeConfigs)
 		if err != nil {
 			return File{}, fmt.Errorf("rendering scrape configs: %w", err)
 		}
-		return File{Path: scrapeConfigsPath, Data: withHeader(data)}, nil
+		return File{Path: scrapeConfigsPath, Data: s.withHeader(data)}, nil
 	})
 	return renderAll(jobs, emit)
 }

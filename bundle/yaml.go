@@ -89,17 +89,16 @@ func writeConfigMapHead(b *bytes.Buffer, meta *corev1.ConfigMap, key string, val
 }
 
 // dashboardConfigMapYAML is configMapYAML for a dashboard, key d.FileName,
-// with the JSON indented straight into its literal block: a thousand
-// dashboards are then written once each rather than copied three times.
-// JSON that is not literal-safe (non-ASCII route values) takes the general
-// path.
-func dashboardConfigMapYAML(enc *dashboards.Encoder, meta *corev1.ConfigMap, d dashboards.Dashboard) ([]byte, error) {
+// appended to dst, with the JSON indented straight into its literal block:
+// a thousand dashboards are then written once each rather than copied three
+// times. JSON that is not literal-safe (non-ASCII route values) takes the
+// general path.
+func dashboardConfigMapYAML(enc *dashboards.Encoder, dst []byte, meta *corev1.ConfigMap, d dashboards.Dashboard) ([]byte, error) {
 	if !plainKey.MatchString(d.FileName) {
 		return generalDashboardConfigMapYAML(meta, d)
 	}
-	var b bytes.Buffer
-	b.Grow(len(Header) + 1 + metaSizeHint + dashboardSizeHint)
-	if err := writeConfigMapHead(&b, meta, d.FileName, []byte("\n")); err != nil {
+	b := bytes.NewBuffer(dst)
+	if err := writeConfigMapHead(b, meta, d.FileName, []byte("\n")); err != nil {
 		return nil, err
 	}
 	out := b.Bytes()
@@ -126,12 +125,8 @@ func generalDashboardConfigMapYAML(meta *corev1.ConfigMap, d dashboards.Dashboar
 	return configMapYAML(meta, d.FileName, data)
 }
 
-// metaSizeHint and dashboardSizeHint size output buffers: room for a
-// ConfigMap's metadata in YAML, and for a typical dashboard.
-const (
-	metaSizeHint      = 512
-	dashboardSizeHint = 48 << 10
-)
+// metaSizeHint is room for a ConfigMap's metadata in YAML, to size buffers.
+const metaSizeHint = 512
 
 // literalIndent indents a literal block scalar under data.
 const literalIndent = "    "
