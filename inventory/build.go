@@ -9,6 +9,7 @@ import (
 
 	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/parallel"
 	"github.com/routebundle/routebundle/manifest"
 )
 
@@ -134,18 +135,33 @@ func (st *state) read(objs []manifest.Object) {
 	last := func(o *manifest.Object) bool {
 		return &objs[seen[diag.ObjectRef{Kind: o.Kind, Namespace: objectNamespace(o), Name: o.Name}]] == o
 	}
-	for _, o := range plugins {
-		if w := parseWasmPlugin(&fields{obj: o, c: st.c}, o); w != nil && last(o) {
+	for i, w := range parseAll(st.c, plugins, parseWasmPlugin) {
+		if w != nil && last(plugins[i]) {
 			st.plugins = append(st.plugins, w)
 		}
 	}
-	for _, o := range telemetries {
-		if t := parseTelemetry(&fields{obj: o, c: st.c}, o); t != nil && last(o) {
+	for i, t := range parseAll(st.c, telemetries, parseTelemetry) {
+		if t != nil && last(telemetries[i]) {
 			st.telemetry = append(st.telemetry, t)
 		}
 	}
 	slices.SortFunc(st.plugins, func(a, b *wasmPlugin) int { return compareRefs(a.obj, b.obj) })
 	slices.SortFunc(st.telemetry, func(a, b *telemetry) int { return compareRefs(a.obj, b.obj) })
+}
+
+// parseAll parses objects on all cores, each reporting to a collector of
+// its own; the diagnostics join c's in object order.
+func parseAll[T any](c *collector, objs []*manifest.Object, parse func(*fields, *manifest.Object) *T) []*T {
+	out := make([]*T, len(objs))
+	found := make([]*collector, len(objs))
+	parallel.For(len(objs), func(i int) {
+		found[i] = c.child()
+		out[i] = parse(&fields{obj: objs[i], c: found[i]}, objs[i])
+	})
+	for _, f := range found {
+		c.list = append(c.list, f.list...)
+	}
+	return out
 }
 
 func compareRefs(a, b *manifest.Object) int {

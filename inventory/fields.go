@@ -23,6 +23,12 @@ func newCollector() *collector {
 	return c
 }
 
+// child returns an empty collector sharing c's severities, for a goroutine
+// of its own.
+func (c *collector) child() *collector {
+	return &collector{severity: c.severity}
+}
+
 // add reports code about field of obj, at the line where field was written.
 func (c *collector) add(code string, obj *manifest.Object, field manifest.Path, format string, args ...any) {
 	c.addAt(code, obj, field, obj.FieldSource(field), format, args...)
