@@ -3,6 +3,7 @@ package attrgen
 import (
 	"errors"
 	"fmt"
+	"regexp/syntax"
 	"strings"
 	"testing"
 )
@@ -99,4 +100,29 @@ func TestCompileCondition(t *testing.T) {
 	if p.OutputType() != "bool" || p.Expr() != "request.method == 'GET'" {
 		t.Errorf("OutputType %q Expr %q", p.OutputType(), p.Expr())
 	}
+}
+
+// FuzzRegexProgramSize checks that regexProgramSize, which counts without
+// compiling, agrees with the program regexp/syntax compiles.
+func FuzzRegexProgramSize(f *testing.F) {
+	for _, p := range []string{
+		"^/v1/items/[^/]+$", "a{3}", "(a|b){2,5}", "(?i)abc", "x*y+z?", "(a*)*", "()*", "(|)", "a|", "|",
+		"[^\\x00-\\x{10FFFF}]", "a[^\\x00-\\x{10FFFF}]b|c", "([^\\x00-\\x{10FFFF}])+", "(?:)", "\\b\\B^$\\A\\z",
+		"(?s).(?-s).", "x{0}", "x{2,}", "(?U)a*?b+", "[[:alpha:]]\\pL\\d", "(a|[^\\x00-\\x{10FFFF}])*",
+	} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, pattern string) {
+		re, err := syntax.Parse(pattern, syntax.Perl)
+		if err != nil {
+			return
+		}
+		prog, err := syntax.Compile(re.Simplify())
+		if err != nil {
+			return
+		}
+		if got, err := regexProgramSize(pattern); err != nil || got != len(prog.Inst) {
+			t.Errorf("regexProgramSize(%q) = %d, %v; Compile has %d instructions", pattern, got, err, len(prog.Inst))
+		}
+	})
 }

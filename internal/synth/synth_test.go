@@ -1,7 +1,6 @@
 package synth
 
 import (
-	"os"
 	"testing"
 
 	"github.com/routebundle/routebundle/manifest"
@@ -26,15 +25,5 @@ func TestWriteIsReadable(t *testing.T) {
 	}
 	if kinds["WasmPlugin"] != m.WasmPlugins() || kinds["Telemetry"] != m.WasmPlugins() || kinds["Namespace"] != 2 {
 		t.Errorf("kinds = %v", kinds)
-	}
-	// SYNTH_DIR makes this test write the benchmark-sized mesh there, for
-	// `make bench-generate`, which times the real binary on it.
-	if out := os.Getenv("SYNTH_DIR"); out != "" {
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := BenchmarkMesh().Write(out); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
