@@ -1,19 +1,16 @@
 package rules
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
-	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/routebundle/routebundle/diag"
@@ -336,26 +333,4 @@ func TestYAMLRoundTrip(t *testing.T) {
 			t.Errorf("%s does not read back as written:\n got %+v\nwant %+v", f.Name, got.Groups, f.Groups.Groups)
 		}
 	}
-}
-
-func FuzzYAMLScalar(f *testing.F) {
-	for _, s := range []string{"", "plain", "yes", "a: b", "it's", "two\nlines", "tab\there", " lead", "trail ",
-		"#x", "- x", "5m", "1h30m", "5", "5e3", "0x10", "1_000", "x:", "{{ $labels.x }}", "\u2028", "\ufeff", "é×", "0.5", "~", "&a", "*a", "!t", "%x", "@x", "`x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if !utf8.ValidString(s) {
-			t.Skip("label values are valid UTF-8")
-		}
-		var buf bytes.Buffer
-		buf.WriteString("k: ")
-		writeScalar(&buf, s)
-		var got map[string]string
-		if err := yaml.Unmarshal(buf.Bytes(), &got); err != nil {
-			t.Fatalf("%q written as %s: %v", s, buf.Bytes(), err)
-		}
-		if got["k"] != s {
-			t.Fatalf("%q written as %s reads back as %q", s, buf.Bytes(), got["k"])
-		}
-	})
 }
