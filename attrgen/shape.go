@@ -7,7 +7,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/google/cel-go/common"
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 )
@@ -68,7 +67,7 @@ func (c *Conditions) CompileParsed(expr string) (*celast.AST, error) {
 			return c.env.CompileConditionParsed(expr)
 		}
 	}
-	return s.instance(expr, lits), nil
+	return s.instance(lits), nil
 }
 
 // learn compiles expr in full and keeps it as the template of its shape
@@ -151,12 +150,13 @@ func literalSlots(a *celast.AST, lits []literal) ([]int64, bool) {
 
 // instance returns a copy of the shape's parsed tree holding lits in place
 // of the template's literals.
-func (s *shape) instance(expr string, lits []literal) *celast.AST {
+func (s *shape) instance(lits []literal) *celast.AST {
 	values := make(map[int64]string, len(s.slots))
 	for i, id := range s.slots {
 		values[id] = lits[i].value
 	}
-	return celast.NewAST(substitute(s.native.Expr(), values), celast.NewSourceInfo(common.NewTextSource(expr)))
+	// No source: the tree's nodes have no positions to point into it.
+	return celast.NewAST(substitute(s.native.Expr(), values), celast.NewSourceInfo(nil))
 }
 
 // substitute returns a copy of x with the string literals whose IDs are in
