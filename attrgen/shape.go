@@ -79,7 +79,8 @@ func (c *Conditions) learn(key, expr string, lits []literal) (*celast.AST, error
 		return l.native, l.err
 	}
 	if slots, ok := literalSlots(l.native, lits); ok {
-		s := &shape{native: l.native, slots: slots, patterns: patternSlots(l.checked, slots)}
+		// A copy: the caller owns the tree it is given.
+		s := &shape{native: celast.Copy(l.native), slots: slots, patterns: patternSlots(l.checked, slots)}
 		c.mu.Lock()
 		c.shapes[key] = s
 		c.mu.Unlock()
