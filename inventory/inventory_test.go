@@ -66,6 +66,15 @@ func TestRouteSets(t *testing.T) {
 			},
 		},
 		{
+			// The join looks only at plugins of the Telemetry's namespace and
+			// of the root namespace: here one of each, and one elsewhere.
+			name: "a root-namespace plugin runs mesh-wide and reaches a namespace's Telemetry",
+			input: docs(rename(strings.Replace(pluginHead, waypointRefs, "", 1), "namespace: shop", "namespace: istio-system")+matchesOK,
+				rename(rename(strings.Replace(pluginHead, waypointRefs, "", 1), "namespace: shop", "namespace: other"), "name: shop-routes", "name: other-routes")+"      - value: A\n        condition: request.url_path == '/a'\n",
+				strings.Replace(telemetryHead, waypointRefs, "", 1)+overridesOK),
+			want: []string{"shop/istio-system:shop-routes/shop-telemetry/route_name scope=namespace/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]"},
+		},
+		{
 			name: "ALL_METRICS, REMOVE, disabled and custom metrics",
 			input: docs(pluginHead+matchesOK, telemetryWith(
 				"    - tagOverrides:\n        route_name: {value: \"filter_state['wasm.istio_operationId']\"}\n"+
