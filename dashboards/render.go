@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	corev1 "k8s.io/api/core/v1"
@@ -43,7 +44,11 @@ func (e *Encoder) AppendJSON(dst []byte, d Dashboard, prefix string) ([]byte, er
 	if err := e.enc.Encode(wire(d.Dashboard)); err != nil {
 		return dst, fmt.Errorf("rendering dashboard %s: %w", d.UID, err)
 	}
-	return indent(dst, bytes.TrimSuffix(e.compact.Bytes(), []byte("\n")), prefix), nil
+	compact := bytes.TrimSuffix(e.compact.Bytes(), []byte("\n"))
+	// Indenting about doubles a dashboard: grow dst once rather than by
+	// appends (a no-op for a buffer reused from the last dashboard).
+	dst = slices.Grow(dst, 2*len(compact))
+	return indent(dst, compact, prefix), nil
 }
 
 // wireDashboard is a dashboard as encoding/json writes it, with the panels
