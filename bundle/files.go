@@ -67,14 +67,32 @@ func WriteDir(dir string, files Files) (int64, error) {
 	return w.Finish()
 }
 
+// pathSet collects the paths of a bundle's files, from many goroutines.
+type pathSet struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+// add records p; a second file of the same name is an error.
+func (s *pathSet) add(p string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paths == nil {
+		s.paths = make(map[string]bool)
+	}
+	if s.paths[p] {
+		return fmt.Errorf("two generated files are both named %s", p)
+	}
+	s.paths[p] = true
+	return nil
+}
+
 // DirWriter writes a bundle's files under a directory as they are rendered,
 // from many goroutines at once, and then removes the stale ones.
 type DirWriter struct {
 	dir     string
 	written atomic.Int64
-
-	mu   sync.Mutex
-	want map[string]bool // paths written so far
+	want    pathSet
 }
 
 // NewDirWriter creates dir if need be.
@@ -82,19 +100,15 @@ func NewDirWriter(dir string) (*DirWriter, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output directory: %w", err)
 	}
-	return &DirWriter{dir: dir, want: make(map[string]bool)}, nil
+	return &DirWriter{dir: dir}, nil
 }
 
 // Write writes one file unless the directory already holds its content. It
 // is safe for concurrent use and does not keep f.Data, so it can be
 // Render's emit.
 func (w *DirWriter) Write(f File) error {
-	w.mu.Lock()
-	dup := w.want[f.Path]
-	w.want[f.Path] = true
-	w.mu.Unlock()
-	if dup {
-		return fmt.Errorf("two generated files are both named %s", f.Path)
+	if err := w.want.add(f.Path); err != nil {
+		return err
 	}
 	p := filepath.Join(w.dir, filepath.FromSlash(f.Path))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -113,7 +127,7 @@ func (w *DirWriter) Write(f File) error {
 // must not delete what it did not replace.
 func (w *DirWriter) Finish() (int64, error) {
 	written := w.written.Load()
-	stale, err := staleFiles(w.dir, w.want)
+	stale, err := staleFiles(w.dir, w.want.paths)
 	if err != nil {
 		return written, err
 	}
@@ -208,25 +222,62 @@ func (d Drift) WriteSummary(w io.Writer) error {
 
 // Check compares dir with files without writing anything.
 func Check(dir string, files Files) (Drift, error) {
-	var d Drift
-	want := make(map[string]bool, len(files))
-	for _, f := range files {
-		want[f.Path] = true
-		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			d.Added = append(d.Added, f.Path)
-		case err != nil:
-			return d, fmt.Errorf("reading %s: %w", f.Path, err)
-		case !bytes.Equal(old, f.Data):
-			d.Changed = append(d.Changed, f.Path)
-		}
+	c := NewDirChecker(dir)
+	errs := make([]error, len(files))
+	parallel.For(len(files), func(i int) { errs[i] = c.Check(files[i]) })
+	if err := errors.Join(errs...); err != nil {
+		return Drift{}, err
 	}
-	stale, err := staleFiles(dir, want)
+	return c.Finish()
+}
+
+// DirChecker compares a bundle's files with a directory as they are
+// rendered, from many goroutines at once, writing nothing: `generate
+// --check` then holds no more of the bundle in memory than a write does.
+type DirChecker struct {
+	dir  string
+	want pathSet
+
+	mu    sync.Mutex
+	drift Drift
+}
+
+// NewDirChecker returns a checker of dir.
+func NewDirChecker(dir string) *DirChecker { return &DirChecker{dir: dir} }
+
+// Check records whether f is missing from the directory or differs there.
+// It is safe for concurrent use and does not keep f.Data, so it can be
+// Render's emit.
+func (c *DirChecker) Check(f File) error {
+	if err := c.want.add(f.Path); err != nil {
+		return err
+	}
+	old, err := os.ReadFile(filepath.Join(c.dir, filepath.FromSlash(f.Path)))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.drift.Added = append(c.drift.Added, f.Path)
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", f.Path, err)
+	case !bytes.Equal(old, f.Data):
+		c.drift.Changed = append(c.drift.Changed, f.Path)
+	}
+	return nil
+}
+
+// Finish adds the generated files no longer in the bundle and returns the
+// drift, each list sorted.
+func (c *DirChecker) Finish() (Drift, error) {
+	stale, err := staleFiles(c.dir, c.want.paths)
 	if err != nil {
-		return d, err
+		return Drift{}, err
 	}
+	d := c.drift
 	d.Removed = stale
+	slices.Sort(d.Added)
+	slices.Sort(d.Changed)
+	slices.Sort(d.Removed)
 	return d, nil
 }
 

@@ -87,24 +87,34 @@ func buildBundle(env *Env, paths []string, cfg bundle.Config) (*bundle.Bundle, d
 // emit renders the bundle and writes, streams or checks the files as the
 // flags say.
 func emit(env *Env, gf generateFlags, b *bundle.Bundle, format bundle.Format) error {
-	if gf.out != "-" && !gf.check {
-		return writeDir(gf.out, b, format)
-	}
-	files, err := b.Files(format)
-	if err != nil {
-		return err
-	}
-	if gf.out == "-" {
+	switch {
+	case gf.out == "-":
+		files, err := b.Files(format)
+		if err != nil {
+			return err
+		}
 		return bundle.WriteStream(env.Stdout, files)
+	case gf.check:
+		return check(env, gf.out, b, format)
 	}
-	drift, err := bundle.Check(gf.out, files)
+	return writeDir(gf.out, b, format)
+}
+
+// check compares each file with the directory as soon as it is rendered and
+// exits 1 with a summary when they differ.
+func check(env *Env, dir string, b *bundle.Bundle, format bundle.Format) error {
+	c := bundle.NewDirChecker(dir)
+	if err := b.Render(format, c.Check); err != nil {
+		return usageError(err)
+	}
+	drift, err := c.Finish()
 	if err != nil {
 		return usageError(err)
 	}
 	if drift.Empty() {
 		return nil
 	}
-	fmt.Fprintf(env.Stderr, "bundlegen: %s is out of date; run bundlegen generate without --check:\n", gf.out)
+	fmt.Fprintf(env.Stderr, "bundlegen: %s is out of date; run bundlegen generate without --check:\n", dir)
 	if err := drift.WriteSummary(env.Stderr); err != nil {
 		return err
 	}
