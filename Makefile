@@ -88,10 +88,10 @@ bench: ## run the benchmarks
 
 # Times the real binary on the issue-5 benchmark mesh (1,000 WasmPlugins x 10
 # routes in 100 namespaces): the medians of BENCH_RUNS runs of wall time, CPU,
-# peak RSS and bytes written, into a new directory, into an unchanged one
-# (a dashboard-as-code repo's usual run) and to stdout. New-directory runs on
-# ext4 also time the file system: for minutes after many files were deleted
-# (by an earlier bench run, say) creating files is slower.
+# peak RSS and output size, into a new directory, into an unchanged one (a
+# dashboard-as-code repo's usual run), --check of it (its CI) and to stdout.
+# New-directory runs on ext4 also time the file system: for minutes after many
+# files were deleted (by an earlier bench run, say) creating files is slower.
 BENCH_RUNS ?= 5
 .PHONY: bench-generate
 bench-generate: build ## time bin/bundlegen generate on 1,000 WasmPlugins x 10 routes

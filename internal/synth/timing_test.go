@@ -40,6 +40,7 @@ func TestTimeGenerate(t *testing.T) {
 	}{
 		{"operator, new directory", newDir(work, "operator"), nil},
 		{"operator, unchanged directory", func(int) string { return unchanged }, nil},
+		{"operator, --check (up to date)", func(int) string { return unchanged }, []string{"--check"}},
 		{"operator, -o - (no files)", func(int) string { return "-" }, nil},
 		{"files, new directory", newDir(work, "files"), []string{"--format", "files"}},
 	} {
@@ -52,7 +53,7 @@ func TestTimeGenerate(t *testing.T) {
 			args := append([]string{"generate", "-o", out}, append(c.args, in)...)
 			ms = append(ms, timeRun(t, bin, args, out))
 		}
-		t.Logf("%-30s %s", c.name+":", median(ms))
+		t.Logf("%-33s %s", c.name+":", median(ms))
 	}
 }
 
@@ -103,7 +104,7 @@ func median(ms []measure) string {
 	}
 	fastest := slices.MinFunc(ms, func(a, b measure) int { return cmp.Compare(a.wall, b.wall) })
 	slowest := slices.MaxFunc(ms, func(a, b measure) int { return cmp.Compare(a.wall, b.wall) })
-	return fmt.Sprintf("%.2f s wall (%.2f-%.2f), %.2f s user, %.2f s sys, %.0f MiB peak RSS, %.1f MB written",
+	return fmt.Sprintf("%.2f s wall (%.2f-%.2f), %.2f s user, %.2f s sys, %.0f MiB peak RSS, %.1f MB of output",
 		seconds(func(m measure) time.Duration { return m.wall }), fastest.wall.Seconds(), slowest.wall.Seconds(),
 		seconds(func(m measure) time.Duration { return m.user }),
 		seconds(func(m measure) time.Duration { return m.sys }),
