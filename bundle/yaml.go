@@ -58,7 +58,11 @@ func configMapYAML(meta *corev1.ConfigMap, key string, value []byte) ([]byte, er
 		return b.Bytes(), err
 	}
 	b.Grow(len(Header) + 1 + metaSizeHint + len(key) + len(value) + len(literalIndent)*lines)
-	if err := writeConfigMapHead(&b, meta, key, value); err != nil {
+	chomp := clip
+	if !bytes.HasSuffix(value, []byte("\n")) {
+		chomp = strip
+	}
+	if err := writeConfigMapHead(&b, meta, key, chomp); err != nil {
 		return nil, err
 	}
 	for line := range bytes.SplitSeq(bytes.TrimSuffix(value, []byte("\n")), []byte("\n")) {
@@ -69,16 +73,19 @@ func configMapYAML(meta *corev1.ConfigMap, key string, value []byte) ([]byte, er
 	return b.Bytes(), nil
 }
 
+// Literal block scalar indicators: clip keeps the value's one final
+// newline, strip is for a value without one.
+const (
+	clip  = "|"
+	strip = "|-"
+)
+
 // writeConfigMapHead writes the header, the metadata and the line opening
-// the literal block scalar that holds value under data.key.
-func writeConfigMapHead(b *bytes.Buffer, meta *corev1.ConfigMap, key string, value []byte) error {
+// the literal block scalar, indicator chomp, that holds data.key.
+func writeConfigMapHead(b *bytes.Buffer, meta *corev1.ConfigMap, key, chomp string) error {
 	b.WriteString(Header + "\n")
 	if err := appendObjectYAML(b, meta); err != nil {
 		return err
-	}
-	chomp := "|"
-	if !bytes.HasSuffix(value, []byte("\n")) {
-		chomp = "|-"
 	}
 	b.WriteString("data:\n  " + key + ": " + chomp + "\n")
 	return nil
@@ -94,7 +101,8 @@ func dashboardConfigMapYAML(enc *dashboards.Encoder, dst []byte, meta *corev1.Co
 		return generalDashboardConfigMapYAML(meta, d)
 	}
 	b := bytes.NewBuffer(dst)
-	if err := writeConfigMapHead(b, meta, d.FileName, []byte("\n")); err != nil {
+	// Dashboard JSON ends in a newline.
+	if err := writeConfigMapHead(b, meta, d.FileName, clip); err != nil {
 		return nil, err
 	}
 	out := b.Bytes()
