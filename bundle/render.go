@@ -74,7 +74,8 @@ func objectPath(obj object) string {
 	return strings.Join(parts, "_") + ".yaml"
 }
 
-// job renders one file, into s.out when it can.
+// job renders one file, into s.out when it can. The file's Data must be
+// s.out or memory the job allocated: renderAll reuses it for the next file.
 type job func(s *scratch) (File, error)
 
 // renderAll runs the jobs on all cores — at a thousand dashboards, JSON and
