@@ -113,11 +113,14 @@ func objectsFromDocument(file string, offset int, doc *yaml.Node) ([]Object, dia
 	if root.Kind != yaml.MappingNode {
 		return nil, nil
 	}
-	var content any
-	if err := root.Decode(&content); err != nil {
-		return nil, diag.List{syntaxDiagnostic(file, offset, err)}
+	content, ok := plainValue(root, 0)
+	if !ok {
+		if err := root.Decode(&content); err != nil {
+			return nil, diag.List{syntaxDiagnostic(file, offset, err)}
+		}
+		content = normalize(content, 0)
 	}
-	m, ok := normalize(content, 0).(map[string]any)
+	m, ok := content.(map[string]any)
 	if !ok {
 		return nil, nil
 	}
@@ -163,11 +166,80 @@ func flatten(file string, offset int, root *yaml.Node, m map[string]any, depth i
 	return objs, diags
 }
 
+// plainValue is what Node.Decode into any, then normalize, makes of n, for
+// the trees manifests are: string keys, none twice, no aliases or merge
+// keys. Strings, maps and sequences are converted directly, other scalars
+// through Node.Decode; for anything else ok is false and Node.Decode
+// decides, errors included. Decoding whole documents by reflection was a
+// fifth of reading a thousand manifests.
+func plainValue(n *yaml.Node, depth int) (v any, ok bool) {
+	if depth > maxNesting {
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return plainScalar(n)
+	case yaml.MappingNode:
+		return plainMapping(n, depth)
+	case yaml.SequenceNode:
+		if n.Tag != "!!seq" {
+			return nil, false
+		}
+		s := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			if s[i], ok = plainValue(c, depth+1); !ok {
+				return nil, false
+			}
+		}
+		return s, true
+	}
+	return nil, false
+}
+
+func plainScalar(n *yaml.Node) (any, bool) {
+	switch n.Tag {
+	case "!!str":
+		return n.Value, true
+	case "!!null":
+		return nil, true
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+func plainMapping(n *yaml.Node, depth int) (any, bool) {
+	if n.Tag != "!!map" {
+		return nil, false
+	}
+	m := make(map[string]any, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" {
+			return nil, false
+		}
+		if _, dup := m[k.Value]; dup {
+			return nil, false
+		}
+		v, ok := plainValue(n.Content[i+1], depth+1)
+		if !ok {
+			return nil, false
+		}
+		m[k.Value] = v
+	}
+	return m, true
+}
+
+// maxNesting bounds the recursion of plainValue and normalize.
+const maxNesting = 10000
+
 // normalize turns the map[any]any that yaml produces for non-string keys
 // into map[string]any, so that consumers see one shape whatever the input.
 // depth guards against pathological nesting.
 func normalize(v any, depth int) any {
-	if depth > 10000 {
+	if depth > maxNesting {
 		return nil
 	}
 	switch t := v.(type) {

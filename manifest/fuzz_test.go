@@ -3,7 +3,10 @@ package manifest
 import (
 	"bytes"
 	"io/fs"
+	"reflect"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/routebundle/routebundle/examples"
 )
@@ -56,4 +59,35 @@ func checkLine(t *testing.T, line, max int) {
 	if line < 0 || line > max {
 		t.Errorf("line %d outside the input (%d lines)", line, max)
 	}
+}
+
+// FuzzPlainValue checks that plainValue, when it takes a document, makes of
+// it what Node.Decode and normalize make.
+func FuzzPlainValue(f *testing.F) {
+	for _, s := range []string{
+		"kind: A\nmetadata: {name: a, labels: {x: 'y', n: 1, f: 1.5, b: true, z: ~, t: 2001-12-14}}\n",
+		"a: [1, '2', \"3\", null, [], {}, {b: [c]}]\n", "a: !!binary aGk=\n", "a: !!str 1\n", "a: !x y\n",
+		"a: 1\na: 2\n", "<<: {a: 1}\nb: 2\n", "a: &x [1]\nb: *x\n", "? [a]\n: b\n", "1: a\n", "on: off\n",
+		"a: 0x10\nb: 1_000\nc: .inf\nd: -.5e3\ne: 0o17\n", "a: |\n  text\n", "'': x\n", "a: !!int '12'\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		var root yaml.Node
+		if yaml.Unmarshal([]byte(doc), &root) != nil || len(root.Content) == 0 {
+			return
+		}
+		n := root.Content[0]
+		fast, ok := plainValue(n, 0)
+		if !ok {
+			return
+		}
+		var slow any
+		if err := n.Decode(&slow); err != nil {
+			t.Fatalf("%q: plainValue took a document Node.Decode rejects: %v", doc, err)
+		}
+		if slow = normalize(slow, 0); !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: plainValue %#v, Node.Decode %#v", doc, fast, slow)
+		}
+	})
 }
