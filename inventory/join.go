@@ -86,7 +86,8 @@ func (p *producerIndex) candidates(attr string, t *telemetry) []*attrConfig {
 	}
 	local := p.byNamespace[attrNamespace{attr, t.namespace}]
 	root := p.byNamespace[attrNamespace{attr, RootNamespace}]
-	idx := slices.Sorted(slices.Values(slices.Concat(local, root)))
+	idx := slices.Concat(local, root)
+	slices.Sort(idx)
 	out := make([]*attrConfig, len(idx))
 	for i, j := range idx {
 		out[i] = all[j]
