@@ -152,9 +152,10 @@ func (e *Env) CompileCondition(expr string) (*Program, error) {
 // syntax tree (nil when expr does not parse), so that callers analysing the
 // condition's shape need not parse it again: parsing is most of the cost.
 // It returns the same error as CompileCondition, but builds no program when
-// the condition provably plans without error (see lintCondition).
+// the condition provably plans without error (see lintParsed).
 func (e *Env) CompileConditionParsed(expr string) (*celast.AST, error) {
-	return e.lintCondition(expr)
+	l := e.lintParsed(expr)
+	return l.native, l.err
 }
 
 func (e *Env) compileChecked(expr string) (*Program, *celast.AST, error) {
@@ -282,11 +283,16 @@ func rejectComprehensions(a *cel.Ast) error {
 	if found == nil {
 		return nil
 	}
-	loc := native.SourceInfo().GetStartLocation(found.ID())
+	return rejectedAt(native, found.ID(), msgComprehension)
+}
+
+// rejectedAt is an error, positioned at node id of a, that Envoy rejects.
+func rejectedAt(a *celast.AST, id int64, msg string) *CompileError {
+	loc := a.SourceInfo().GetStartLocation(id)
 	return &CompileError{
 		Line:    max(loc.Line(), 1),
 		Column:  max(loc.Column(), 0) + 1,
-		Message: msgComprehension,
+		Message: msg,
 		kind:    kindRejected,
 	}
 }

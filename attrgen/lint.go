@@ -6,16 +6,6 @@ import (
 	"github.com/google/cel-go/common/overloads"
 )
 
-// lintCondition is compileChecked without planning when planning provably
-// succeeds: linting needs the verdict, not the evaluator, and planning
-// compiles every regex again. plansCleanly stands in for the planner;
-// whenever it cannot vouch for the expression, compileChecked decides, so
-// the outcome is always compileChecked's.
-func (e *Env) lintCondition(expr string) (*celast.AST, error) {
-	l := e.lintParsed(expr)
-	return l.native, l.err
-}
-
 // linted is the outcome of lintParsed.
 type linted struct {
 	native  *celast.AST // as parsed; nil when expr does not parse
@@ -24,8 +14,12 @@ type linted struct {
 	err     error
 }
 
-// lintParsed is lintCondition with the trees and the path it took, for
-// Conditions to reuse.
+// lintParsed is compileChecked without planning when planning provably
+// succeeds: linting needs the verdict, not the evaluator, and planning
+// compiles every regex again. plansCleanly stands in for the planner;
+// whenever it cannot vouch for the expression, compileChecked decides, so
+// the outcome is always compileChecked's. It also returns the trees and the
+// path it took, for Conditions to reuse.
 func (e *Env) lintParsed(expr string) linted {
 	parsed, iss := e.cel.Parse(expr)
 	if iss.Err() != nil {
@@ -49,8 +43,8 @@ func (e *Env) lintParsed(expr string) linted {
 	return l
 }
 
-// plansCleanly reports whether neither the regex size check nor the
-// planner of e.cel would reject the checked expression a. It vouches only
+// plansCleanly reports whether the planner of e.cel would not reject the
+// checked expression a (checkParsed has applied the regex size limit). It vouches only
 // for what match conditions usually hold: attributes, literals, field
 // selections, comparisons, logic, list literals and membership, string
 // predicates, string-keyed indexes and matches() with small valid or
@@ -114,12 +108,9 @@ func plainCall(c celast.CallExpr) bool {
 	return false
 }
 
-// plainMatches reports whether a matches() call plans without error and
-// within Envoy's size limit. The planner compiles a constant pattern with
-// regexp.Compile, which fails exactly when syntax.Parse(p, syntax.Perl)
-// does. The size is checked again here, though checkParsed has done so,
-// because Conditions substitutes literals into a checked tree and relies
-// on this pass alone for them.
+// plainMatches reports whether a matches() call plans without error. The
+// planner compiles a constant pattern with regexp.Compile, which fails
+// exactly when syntax.Parse(p, syntax.Perl) does.
 func plainMatches(c celast.CallExpr) bool {
 	arg, ok := matchesPattern(c)
 	if !ok {
@@ -129,7 +120,7 @@ func plainMatches(c celast.CallExpr) bool {
 		return true // a non-constant pattern is compiled at run time
 	}
 	p, isString := literalString(arg)
-	return isString && smallRegex(p)
+	return isString && validRegex(p)
 }
 
 // literalString returns the value of a string literal.

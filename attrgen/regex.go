@@ -112,6 +112,12 @@ func countAlternate(subs []*syntax.Regexp) fragment {
 	return f
 }
 
+// validRegex reports whether pattern compiles.
+func validRegex(pattern string) bool {
+	_, err := syntax.Parse(pattern, syntax.Perl)
+	return err == nil
+}
+
 // smallRegex reports whether pattern compiles and fits Envoy's size limit.
 func smallRegex(pattern string) bool {
 	n, err := regexProgramSize(pattern)
@@ -167,12 +173,7 @@ func regexSizeError(a *celast.AST) *CompileError {
 	if first == nil {
 		return nil
 	}
-	loc := a.SourceInfo().GetStartLocation(first.ID())
-	return &CompileError{
-		Line:   max(loc.Line(), 1),
-		Column: max(loc.Column(), 0) + 1,
-		Message: fmt.Sprintf("regex program size %d exceeds limit of %d (Envoy's CEL rejects regular expressions larger than this)",
-			size, envoyMaxRegexProgramSize),
-		kind: kindRejected,
-	}
+	return rejectedAt(a, first.ID(), fmt.Sprintf(
+		"regex program size %d exceeds limit of %d (Envoy's CEL rejects regular expressions larger than this)",
+		size, envoyMaxRegexProgramSize))
 }

@@ -37,7 +37,7 @@ type shape struct {
 	native *celast.AST
 	slots  []int64
 	// patterns indexes the slots that are matches() patterns: the only
-	// literals plansCleanly reads the value of.
+	// literals whose value the size limit and the planner look at.
 	patterns []int
 }
 
@@ -90,8 +90,9 @@ func (c *Conditions) learn(key, expr string, lits []literal) (*celast.AST, error
 
 // patternSlots returns the indexes of the slots that hold the constant
 // pattern of a matches() call in the checked tree (which keeps the parsed
-// tree's IDs). plansCleanly vouched for the template, so for another
-// condition of the shape it would differ only in smallRegex of these.
+// tree's IDs). The template passed the regex size limit and plansCleanly;
+// another condition of the shape passes both exactly when smallRegex
+// accepts its patterns.
 func patternSlots(checked *celast.AST, slots []int64) []int {
 	isPattern := make(map[int64]bool)
 	celast.PreOrderVisit(checked.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
@@ -128,9 +129,8 @@ func literalSlots(a *celast.AST, lits []literal) ([]int64, bool) {
 	var nodes []node
 	positioned := true
 	celast.PreOrderVisit(a.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
-		s, isString := literalString(x)
-		r, found := info.GetOffsetRange(x.ID())
-		if isString {
+		if s, isString := literalString(x); isString {
+			r, found := info.GetOffsetRange(x.ID())
 			nodes = append(nodes, node{x.ID(), r.Start, s})
 			positioned = positioned && found
 		}

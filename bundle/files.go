@@ -59,12 +59,17 @@ func WriteDir(dir string, files Files) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	errs := make([]error, len(files))
-	parallel.For(len(files), func(i int) { errs[i] = w.Write(files[i]) })
-	if err := errors.Join(errs...); err != nil {
+	if err := each(files, w.Write); err != nil {
 		return w.written.Load(), err
 	}
 	return w.Finish()
+}
+
+// each calls fn on every file from all cores, as Render calls its emit.
+func each(files Files, fn func(File) error) error {
+	errs := make([]error, len(files))
+	parallel.For(len(files), func(i int) { errs[i] = fn(files[i]) })
+	return errors.Join(errs...)
 }
 
 // pathSet collects the paths of a bundle's files, from many goroutines.
@@ -223,9 +228,7 @@ func (d Drift) WriteSummary(w io.Writer) error {
 // Check compares dir with files without writing anything.
 func Check(dir string, files Files) (Drift, error) {
 	c := NewDirChecker(dir)
-	errs := make([]error, len(files))
-	parallel.For(len(files), func(i int) { errs[i] = c.Check(files[i]) })
-	if err := errors.Join(errs...); err != nil {
+	if err := each(files, c.Check); err != nil {
 		return Drift{}, err
 	}
 	return c.Finish()

@@ -41,70 +41,36 @@ func appendObjectYAML(b *bytes.Buffer, obj any) error {
 }
 
 // configMapYAML renders, header first, a ConfigMap holding one file: meta
-// is the object without its data, value the content of data[key]. Going
-// through objectYAML would copy a dashboard into a string and re-scan every
-// character of it twice, which made it most of `generate`'s time at a
-// thousand dashboards. Dashboard JSON is plain printable text, so it is
-// written as a literal block scalar directly; values that are not safe for
-// that take the general path.
+// is the object without its data, value the content of data[key]. This is
+// the general path; dashboardConfigMapYAML writes the usual dashboard as a
+// literal block directly.
 func configMapYAML(meta *corev1.ConfigMap, key string, value []byte) ([]byte, error) {
+	cm := meta.DeepCopy()
+	cm.Data = map[string]string{key: string(value)}
 	var b bytes.Buffer
-	lines, safe := literalLines(value, "")
-	if !safe || !plainKey.MatchString(key) {
-		cm := meta.DeepCopy()
-		cm.Data = map[string]string{key: string(value)}
-		b.WriteString(Header + "\n")
-		err := appendObjectYAML(&b, cm)
-		return b.Bytes(), err
-	}
-	b.Grow(len(Header) + 1 + metaSizeHint + len(key) + len(value) + len(literalIndent)*lines)
-	chomp := clip
-	if !bytes.HasSuffix(value, []byte("\n")) {
-		chomp = strip
-	}
-	if err := writeConfigMapHead(&b, meta, key, chomp); err != nil {
-		return nil, err
-	}
-	for line := range bytes.SplitSeq(bytes.TrimSuffix(value, []byte("\n")), []byte("\n")) {
-		b.WriteString(literalIndent)
-		b.Write(line)
-		b.WriteByte('\n')
-	}
-	return b.Bytes(), nil
-}
-
-// Literal block scalar indicators: clip keeps the value's one final
-// newline, strip is for a value without one.
-const (
-	clip  = "|"
-	strip = "|-"
-)
-
-// writeConfigMapHead writes the header, the metadata and the line opening
-// the literal block scalar, indicator chomp, that holds data.key.
-func writeConfigMapHead(b *bytes.Buffer, meta *corev1.ConfigMap, key, chomp string) error {
 	b.WriteString(Header + "\n")
-	if err := appendObjectYAML(b, meta); err != nil {
-		return err
-	}
-	b.WriteString("data:\n  " + key + ": " + chomp + "\n")
-	return nil
+	err := appendObjectYAML(&b, cm)
+	return b.Bytes(), err
 }
 
 // dashboardConfigMapYAML is configMapYAML for a dashboard, key d.FileName,
-// appended to dst, with the JSON indented straight into its literal block:
-// a thousand dashboards are then written once each rather than copied three
-// times. JSON that is not literal-safe (non-ASCII route values) takes the
+// appended to dst. Going through objectYAML would copy the dashboard into a
+// string and re-scan every character of it twice, which made it most of
+// `generate`'s time at a thousand dashboards. Dashboard JSON is plain
+// printable text, so it is indented straight into a literal block scalar;
+// JSON that is not safe for that (non-ASCII route values) takes the
 // general path.
 func dashboardConfigMapYAML(enc *dashboards.Encoder, dst []byte, meta *corev1.ConfigMap, d dashboards.Dashboard) ([]byte, error) {
 	if !plainKey.MatchString(d.FileName) {
 		return generalDashboardConfigMapYAML(meta, d)
 	}
 	b := bytes.NewBuffer(dst)
-	// Dashboard JSON ends in a newline.
-	if err := writeConfigMapHead(b, meta, d.FileName, clip); err != nil {
+	b.WriteString(Header + "\n")
+	if err := appendObjectYAML(b, meta); err != nil {
 		return nil, err
 	}
+	// Clip chomping (|) keeps the one final newline the JSON ends with.
+	b.WriteString("data:\n  " + d.FileName + ": |\n")
 	out := b.Bytes()
 	start := len(out)
 	out, err := enc.AppendJSON(out, d, literalIndent)
@@ -128,9 +94,6 @@ func generalDashboardConfigMapYAML(meta *corev1.ConfigMap, d dashboards.Dashboar
 	}
 	return configMapYAML(meta, d.FileName, data)
 }
-
-// metaSizeHint is room for a ConfigMap's metadata in YAML, to size buffers.
-const metaSizeHint = 512
 
 // literalIndent indents a literal block scalar under data.
 const literalIndent = "    "

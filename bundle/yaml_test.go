@@ -9,8 +9,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestConfigMapYAMLRoundTrips checks the fast path and the fallback against
-// the YAML decoder: whatever the data, it must read back unchanged.
+// TestConfigMapYAMLRoundTrips checks the general ConfigMap rendering against
+// kubectl's YAML decoder: whatever the data, it must read back unchanged.
+// (Dashboards take a literal block when literalLines allows it; see
+// TestRenderedObjectsReadBackUnchanged.)
 func TestConfigMapYAMLRoundTrips(t *testing.T) {
 	for name, value := range map[string]string{
 		"dashboard":         "{\n  \"title\": \"a \\\"b\\\" {c} \\\\ d: # e\",\n  \"x\": [\n    1\n  ]\n}\n",
