@@ -118,11 +118,23 @@ func validRegex(pattern string) bool {
 	return err == nil
 }
 
-// smallRegex reports whether pattern compiles and fits Envoy's size limit.
-func smallRegex(pattern string) bool {
+// CheckRegex reports why Envoy's CEL would reject pattern in a matches()
+// call: it does not compile, or its program is larger than Envoy allows.
+// Generators of conditions call it; the limit is easy to pass with a long
+// path, since every literal character is an instruction.
+func CheckRegex(pattern string) error {
 	n, err := regexProgramSize(pattern)
-	return err == nil && n <= envoyMaxRegexProgramSize
+	if err != nil {
+		return err
+	}
+	if n > envoyMaxRegexProgramSize {
+		return fmt.Errorf("regex program size %d exceeds Envoy's limit of %d", n, envoyMaxRegexProgramSize)
+	}
+	return nil
 }
+
+// smallRegex reports whether pattern compiles and fits Envoy's size limit.
+func smallRegex(pattern string) bool { return CheckRegex(pattern) == nil }
 
 // matchesPattern returns the pattern argument of a matches() call: the
 // only argument of s.matches(p), the second of matches(s, p).

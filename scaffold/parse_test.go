@@ -134,6 +134,9 @@ func TestParseRouteListErrors(t *testing.T) {
 		{"duplicate value", "GET /a v\nGET /b v\n", ParseOptions{}, []string{`routes.txt:2: duplicate route value "v" (first at routes.txt:1)`}},
 		{"too many", "GET /a\nGET /b\nGET /c\n", ParseOptions{MaxRoutes: 2}, []string{"routes.txt: 3 routes exceed the maximum of 2"}},
 		{"long line", "GET /" + strings.Repeat("a", maxLineBytes) + "\n", ParseOptions{}, []string{"routes.txt:1: reading: bufio.Scanner: token too long"}},
+		// Every literal character is a regex instruction; Envoy allows 100.
+		{"regex too large", "GET /items/{id}/" + strings.Repeat("x", 90) + "\nGET /" + strings.Repeat("y", 200) + "\n", ParseOptions{},
+			[]string{`routes.txt:1: path "/items/{id}/` + strings.Repeat("x", 90) + `" is too long to match with one regex in Envoy's CEL: regex program size 104 exceeds Envoy's limit of 100`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/routebundle/routebundle/attrgen"
 )
 
 // DefaultMaxRoutes bounds the routes one input may produce: every route is a
@@ -151,6 +153,12 @@ func (s *routeSet) add(r Route, errs *errorList) {
 	if err := checkValue(r.Value); err != nil {
 		errs.add(r.Pos, "%v", err)
 		return
+	}
+	if t.hasParams() {
+		if err := attrgen.CheckRegex(t.regex()); err != nil {
+			errs.add(r.Pos, "path %q is too long to match with one regex in Envoy's CEL: %v", r.Template, err)
+			return
+		}
 	}
 	shape := r.Method + " " + t.shape()
 	if first, dup := s.byShape[shape]; dup {
