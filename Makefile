@@ -56,6 +56,9 @@ $(BIN)/promtool: tools/prometheus/go.mod
 $(BIN)/prometheus: tools/prometheus/go.mod
 	cd tools/prometheus && $(GO) build -o $@ github.com/prometheus/prometheus/cmd/prometheus
 
+$(BIN)/prometheus-operator: tools/operator/go.mod
+	cd tools/operator && $(GO) build -o $@ github.com/prometheus-operator/prometheus-operator/cmd/operator
+
 .PHONY: test
 test: tools lint ## run every test (unit, golden, envtest, promtool, race, fuzz)
 	$(GO) test -count=1 ./...
