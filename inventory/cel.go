@@ -8,6 +8,8 @@ import (
 	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/parser"
+
+	"github.com/routebundle/routebundle/attrgen"
 )
 
 // condInfo is what the lint checks need to know about a CEL expression. It
@@ -29,6 +31,11 @@ type condInfo struct {
 	unbounded []string
 	// conditional: the expression contains a ?: somewhere.
 	conditional bool
+	// fallible are the accesses that fail for ordinary requests, unguarded.
+	fallible []attrgen.Fallible
+	// moved are the attributes Istio 1.24 moved, as a match condition
+	// (attributegen) and as a tag value (the stats filter) read them.
+	moved, movedTag []attrgen.Move
 }
 
 // analyze parses expr and caches the result for the Build.
@@ -91,6 +98,9 @@ func analyzeAST(expr string, a *celast.AST) condInfo {
 		}
 	}))
 	ci.unbounded = unboundedInputs(root, nil)
+	ci.fallible = attrgen.FallibleAccesses(a)
+	ci.moved = attrgen.MovedAttributes(a, attrgen.Attributegen)
+	ci.movedTag = attrgen.MovedAttributes(a, attrgen.TagValue)
 	return ci
 }
 

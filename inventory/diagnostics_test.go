@@ -123,7 +123,7 @@ func TestDiagnostics(t *testing.T) {
 				strings.Replace(pluginHead, waypointRefs, "", 1)+matchesOK,
 				strings.Replace(telemetryHead, waypointRefs, "  selector:\n    matchLabels: {app: shop}\n", 1)+overridesOK),
 			want:    []string{"RB006 " + objW + " spec", "RB006 " + objT + " spec.selector"},
-			message: "add targetRefs to Gateway shop-waypoint",
+			message: "add targetRefs to Gateway shop/shop-waypoint",
 		},
 		{
 			name: "RB006 not reported when the namespace opts out",
