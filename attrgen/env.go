@@ -330,9 +330,8 @@ func (e *Env) issueError(iss *cel.Issues, kind errorKind) *CompileError {
 	if e.dialect != Attributegen {
 		return ce
 	}
-	if strings.Contains(ce.Message, "'_+_' applied to '(string, string)'") ||
-		strings.Contains(ce.Message, "'_+_' applied to '(bytes, bytes)'") ||
-		strings.Contains(ce.Message, "'_+_' applied to '(list(") {
+	if _, args, ok := strings.Cut(ce.Message, "'_+_' applied to '("); ok &&
+		(strings.Contains(args, "string") || strings.Contains(args, "bytes") || strings.Contains(args, "list(")) {
 		ce.Message += " (Envoy's CEL disables string and list concatenation in attributegen conditions; Telemetry tag values allow it)"
 	}
 	if strings.Contains(ce.Message, "reference to 'string'") {

@@ -117,6 +117,14 @@ func TestRouteSets(t *testing.T) {
 			want: []string{"shop/istio-system:shop-routes/shop-telemetry/route_name scope=service/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]"},
 		},
 		{
+			// Tag values compare by meaning: the same CEL spelt with other
+			// spacing and parentheses is one tag on both metrics.
+			name: "one CEL tag, two spellings",
+			input: telemetryWith(tagOn("REQUEST_COUNT", `"request.method == 'GET' ? 'r' : 'w'"`) +
+				tagOn("REQUEST_DURATION", `"(request.method=='GET') ? 'r' : 'w'"`)),
+			want: []string{"shop/shop-telemetry/route_name scope=waypoint/shop tag=route_name attr= metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[r|w]"},
+		},
+		{
 			name: "one tag, two values on different metrics: unique IDs",
 			input: telemetryWith(tagOn("REQUEST_COUNT", `"request.method == 'GET' ? 'r' : 'w'"`) +
 				tagOn("REQUEST_DURATION", `"request.method == 'POST' ? 'p' : 'o'"`)),

@@ -232,6 +232,23 @@ func TestIstioSemantics(t *testing.T) {
 			messages: []string{"also produced by WasmPlugin/istio-system/istio-attributegen-filter spec.pluginConfig.attributes[0], which runs later on workloads labelled app=reviews"},
 		},
 		{
+			name:  "a root Telemetry with a selector reaches only root-namespace workloads",
+			files: []string{"bookinfo-sidecar-plugin.yaml", "root-telemetry-selector.yaml"},
+			tags:  []string{"Telemetry/istio-system/reviews-tags route_name scope=workload/istio-system metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER unknown sets=[]"},
+			diags: []string{
+				"RB005 WasmPlugin/default/reviews-routes spec.pluginConfig.attributes[0].output_attribute",
+				"RB004 Telemetry/istio-system/reviews-tags spec.metrics[0].overrides[0].tagOverrides.route_name.value",
+			},
+			messages: []string{"produced by WasmPlugin/default/reviews-routes, which runs on other proxies"},
+		},
+		{
+			name:     "a CEL classification reading a moved attribute always reads unknown",
+			files:    []string{"cel-node-chain.yaml"},
+			tags:     []string{"Telemetry/shop/cel-routes route_name scope=namespace/shop metrics=REQUEST_COUNT,REQUEST_DURATION,REQUEST_SIZE,RESPONSE_SIZE mode=CLIENT_AND_SERVER unknown sets=[]"},
+			diags:    []string{"RB025 Telemetry/shop/cel-routes spec.metrics[0].overrides[0].tagOverrides.route_name.value"},
+			messages: []string{"tag route_name reads node: Istio 1.24 moved it to xds.node"},
+		},
+		{
 			name:  "a header lookup that fails for ordinary requests",
 			files: []string{"beta-header.yaml"},
 			sets:  []string{"shop/cart-routes/shop-telemetry/route_name scope=workload/shop{app=cart} tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /cart/me (beta)|GET /cart/me|GET /cart/{id}|referred]"},
