@@ -327,3 +327,47 @@ func selectPath(e celast.Expr) (string, bool) {
 	}
 	return strings.Join(parts, "."), true
 }
+
+// Analysis is what the lint checks learn from an expression's syntax tree
+// beyond compiling it.
+type Analysis struct {
+	// Fallible are its unguarded accesses that fail for ordinary requests.
+	Fallible []Fallible
+	// Moved and MovedTag are the attributes Istio 1.24 moved that it reads
+	// as an attributegen condition and as a tag value.
+	Moved, MovedTag []Move
+}
+
+// Analyze runs FallibleAccesses and MovedAttributes (for both dialects) on
+// expr, parsed as a. Most expressions name none of the attributes these
+// look for: a scan of the source skips the tree walks for them.
+func Analyze(expr string, a *celast.AST) Analysis {
+	var out Analysis
+	if a == nil {
+		return out
+	}
+	if mentionsAny(expr, fallibleHints) {
+		out.Fallible = FallibleAccesses(a)
+	}
+	if mentionsAny(expr, movedHints) {
+		out.Moved = MovedAttributes(a, Attributegen)
+		out.MovedTag = MovedAttributes(a, TagValue)
+	}
+	return out
+}
+
+// The words an expression must contain for FallibleAccesses and
+// MovedAttributes to find anything.
+var (
+	fallibleHints = []string{"headers", "trailers", "filter_state", "referer", "useragent", "grpc_status", "connection."}
+	movedHints    = []string{"_peer", "node", "cluster_", "listener_", "route_", "plugin_", "upstream_host_metadata"}
+)
+
+func mentionsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -81,17 +81,19 @@ func (st *state) checkAttrConfig(ac *attrConfig) {
 		condPath := ac.field.Key("match").Index(i).Key("condition")
 		if r.Condition != "" {
 			ci := st.analyze(r.Condition)
-			if len(ci.moved) > 0 {
+			if moved := ci.moved(); len(moved) > 0 {
 				st.c.add(diag.CodeMovedAttribute, obj, condPath, "the condition reads %s, which Istio 1.24 moved to %s: it fails to evaluate, and attributegen stops there and leaves %s unset: use %s",
-					ci.moved[0].Old, ci.moved[0].New, ac.output, ci.moved[0].New)
+					moved[0].Old, moved[0].New, ac.output, moved[0].New)
 			} else if err := st.compileCondition(r.Condition); err != nil {
 				st.reportCompileError(obj, condPath, err, "Envoy rejects it, and with it the plugin's whole configuration")
 			}
-			consequence := fmt.Sprintf("attributegen stops there and leaves %s unset, skipping the matches after it", ac.output)
-			if i == len(ac.matches)-1 {
-				consequence = fmt.Sprintf("attributegen then leaves %s unset and the tag reads %q for those requests", ac.output, series.UnknownRoute)
+			if len(ci.fallible()) > 0 {
+				consequence := fmt.Sprintf("attributegen stops there and leaves %s unset, skipping the matches after it", ac.output)
+				if i == len(ac.matches)-1 {
+					consequence = fmt.Sprintf("attributegen then leaves %s unset and the tag reads %q for those requests", ac.output, series.UnknownRoute)
+				}
+				st.reportFallible(obj, condPath, ci.fallible(), consequence)
 			}
-			st.reportFallible(obj, condPath, ci.fallible, consequence)
 		}
 		if ac.evalPhase == evalOnRequest && st.analyze(r.Condition).readsResponse {
 			st.c.add(diag.CodeResponseOnRequest, obj, condPath,

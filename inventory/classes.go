@@ -38,6 +38,18 @@ func (d *domain) all() []*attrConfig {
 // of every namespace: each namespace with configs of its own is a domain,
 // and "" stands for all the others, which run the root configs only.
 func (st *state) domains(acs []*attrConfig, t *telemetry) []*domain {
+	if !t.meshWide() {
+		// Only the Telemetry's namespace: acs are its configs and the root's.
+		d := &domain{namespace: t.namespace}
+		for _, ac := range acs {
+			if ac.plugin.root && !t.root {
+				d.root = append(d.root, ac)
+			} else {
+				d.local = append(d.local, ac)
+			}
+		}
+		return []*domain{d}
+	}
 	var root []*attrConfig
 	local := make(map[string][]*attrConfig)
 	for _, ac := range acs {
@@ -46,12 +58,6 @@ func (st *state) domains(acs []*attrConfig, t *telemetry) []*domain {
 		} else {
 			local[ac.plugin.namespace] = append(local[ac.plugin.namespace], ac)
 		}
-	}
-	if !t.meshWide() {
-		if t.root {
-			return []*domain{{namespace: t.namespace, local: root}}
-		}
-		return []*domain{{namespace: t.namespace, local: local[t.namespace], root: root}}
 	}
 	var out []*domain
 	for _, ns := range slices.Sorted(maps.Keys(local)) {
@@ -63,8 +69,8 @@ func (st *state) domains(acs []*attrConfig, t *telemetry) []*domain {
 	return out
 }
 
-// classes returns the classes of workloads the configs acs (which all
-// reach t) classify, sorted. Waypoints run the configs with targetRefs,
+// classes returns the classes of workloads the configs of domains (which
+// all reach t) classify, sorted. Waypoints run the configs with targetRefs,
 // sidecars the others: they never share a class. Among sidecars, a config
 // runs on the workloads its selector matches, so two configs meet only
 // where some workload matches both. Each distinct selector S (the empty one
@@ -73,9 +79,9 @@ func (st *state) domains(acs []*attrConfig, t *telemetry) []*domain {
 // workload that two incomparable selectors both match (app=a and
 // version=v1) runs both configs; that overlap is reported (RB019) but gets
 // no class of its own.
-func (st *state) classes(acs []*attrConfig, t *telemetry) []class {
+func classes(domains []*domain, t *telemetry) []class {
 	var out []class
-	for _, d := range st.domains(acs, t) {
+	for _, d := range domains {
 		all := d.all()
 		var waypoint, sidecar []*attrConfig
 		for _, ac := range all {
@@ -90,7 +96,7 @@ func (st *state) classes(acs []*attrConfig, t *telemetry) []class {
 			ns := cmp.Or(d.namespace, last.namespace)
 			out = append(out, class{configs: waypoint, scope: waypointScope(last, t, ns), key: "waypoint\x00" + ns})
 		}
-		out = append(out, st.sidecarClasses(d, sidecar, t)...)
+		out = append(out, sidecarClasses(d, sidecar, t)...)
 	}
 	slices.SortFunc(out, func(a, b class) int { return cmp.Compare(a.key, b.key) })
 	return out
@@ -99,7 +105,7 @@ func (st *state) classes(acs []*attrConfig, t *telemetry) []class {
 func isLocal(ac *attrConfig) bool { return !ac.plugin.root }
 
 // sidecarClasses returns the classes of the sidecar configs of domain d.
-func (st *state) sidecarClasses(d *domain, configs []*attrConfig, t *telemetry) []class {
+func sidecarClasses(d *domain, configs []*attrConfig, t *telemetry) []class {
 	seen := make(map[string]bool)
 	var out []class
 	for _, ac := range configs {
@@ -165,9 +171,12 @@ func formatSelector(sel map[string]string) string {
 // overlaps returns, for each config of the domains of t that another one
 // overrides on some proxy, the config that runs last there and the labels of
 // the workloads where they meet (nil for a whole namespace or a waypoint).
-func (st *state) overlaps(acs []*attrConfig, t *telemetry) []overlap {
+func overlaps(domains []*domain, t *telemetry) []overlap {
 	var out []overlap
-	for _, d := range st.domains(acs, t) {
+	for _, d := range domains {
+		if len(d.local)+len(d.root) < 2 {
+			continue
+		}
 		all := d.all()
 		for i, a := range all {
 			var last *attrConfig

@@ -75,8 +75,9 @@ func (st *state) routeTag(u *tagUse, producers *producerIndex, consumed, shadowR
 		st.reportClientOnly(u)
 		return
 	}
-	st.reportShadowed(st.overlaps(inScope, t), attr, shadowReported)
-	for _, cl := range st.classes(inScope, t) {
+	domains := st.domains(inScope, t)
+	st.reportShadowed(overlaps(domains, t), attr, shadowReported)
+	for _, cl := range classes(domains, t) {
 		st.wasmRouteSet(u, attr, cl, tag)
 	}
 }
@@ -292,12 +293,12 @@ func (st *state) reportUnconsumed(consumed map[*attrConfig]bool) {
 func (st *state) wasmRouteSet(u *tagUse, attr string, cl class, tag *Tag) {
 	last := cl.configs[len(cl.configs)-1]
 	var routes []Route
+	producers := make([]Producer, 0, len(cl.configs))
 	for i := len(cl.configs) - 1; i >= 0; i-- {
 		ac := cl.configs[i]
-		for _, r := range ac.matches {
-			r.Plugin, r.Producer, r.OnRequest = refOf(ac.plugin.obj), ac.field.String(), ac.evalPhase == evalOnRequest
-			routes = append(routes, r)
-		}
+		routes = append(routes, ac.matches...)
+		producers = append(producers, Producer{Plugin: refOf(ac.plugin.obj), Field: ac.field.String(),
+			OnRequest: ac.evalPhase == evalOnRequest, Routes: len(ac.matches)})
 	}
 	if len(routes) == 0 {
 		// Reported as CodeEmptyMatch: the tag is always unknown.
@@ -309,6 +310,7 @@ func (st *state) wasmRouteSet(u *tagUse, attr string, cl class, tag *Tag) {
 		Tag:         u.name,
 		Attribute:   attr,
 		Routes:      routes,
+		Producers:   producers,
 		Metrics:     slices.Clone(u.server),
 		Mode:        u.mode(),
 		Plugin:      refOf(last.plugin.obj),
@@ -327,10 +329,10 @@ func (st *state) wasmRouteSet(u *tagUse, attr string, cl class, tag *Tag) {
 func (st *state) celRouteSet(u *tagUse) {
 	t := u.tel
 	ci := st.analyze(u.value)
-	if len(ci.movedTag) > 0 {
-		st.c.add(diag.CodeMovedAttribute, t.obj, u.field, "tag %s reads %s: %s", u.name, ci.movedTag[0].Old, moveText(ci.movedTag[0]))
+	if moved := ci.movedTag(); len(moved) > 0 {
+		st.c.add(diag.CodeMovedAttribute, t.obj, u.field, "tag %s reads %s: %s", u.name, moved[0].Old, moveText(moved[0]))
 		if ci.conditional {
-			st.newTag(u, "").Unknown = fmt.Sprintf("its value reads %s, which Istio 1.24 moved to %s", ci.movedTag[0].Old, ci.movedTag[0].New)
+			st.newTag(u, "").Unknown = fmt.Sprintf("its value reads %s, which Istio 1.24 moved to %s", moved[0].Old, moved[0].New)
 		}
 		return
 	}
@@ -358,7 +360,7 @@ func (st *state) celRouteSet(u *tagUse) {
 	}
 	tag := st.newTag(u, "")
 	st.checkLatency(u)
-	st.reportFallible(t.obj, u.field, ci.fallible, "the tag reads "+strconv.Quote(series.UnknownRoute)+" for those requests")
+	st.reportFallible(t.obj, u.field, ci.fallible(), "the tag reads "+strconv.Quote(series.UnknownRoute)+" for those requests")
 	if len(u.server) == 0 {
 		st.reportClientOnly(u)
 		return

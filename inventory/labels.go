@@ -58,8 +58,8 @@ func (st *state) labelTag(u *tagUse, producers *producerIndex, consumed map[*att
 // checkLabelCEL checks a CEL value of one of Istio's labels.
 func (st *state) checkLabelCEL(u *tagUse) {
 	ci := st.analyze(u.value)
-	if len(ci.movedTag) > 0 {
-		st.c.add(diag.CodeMovedAttribute, u.tel.obj, u.field, "tag %s reads %s: %s", u.name, ci.movedTag[0].Old, moveText(ci.movedTag[0]))
+	if moved := ci.movedTag(); len(moved) > 0 {
+		st.c.add(diag.CodeMovedAttribute, u.tel.obj, u.field, "tag %s reads %s: %s", u.name, moved[0].Old, moveText(moved[0]))
 		return
 	}
 	if _, err := st.b.tags.Compile(u.value); err != nil {

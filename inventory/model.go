@@ -81,15 +81,21 @@ type Route struct {
 	// Field is the path of this entry in its object, for diagnostics.
 	Field  string      `json:"field,omitempty"`
 	Source diag.Source `json:"source"`
-	// Plugin and Producer name the attributegen config the entry belongs
-	// to (WasmPlugin, and the path of its attributes entry); both are empty
-	// for a CEL classification. A config that fails to evaluate a condition
-	// leaves the attribute as the configs before it set it, so evaluation
-	// goes config by config.
-	Plugin   diag.ObjectRef `json:"plugin,omitzero"`
-	Producer string         `json:"producer,omitempty"`
+}
+
+// Producer is one attributegen config whose matches are part of a route
+// set. A config that fails to evaluate a condition leaves the attribute as
+// the configs that ran before it set it, so a route set with several is
+// evaluated config by config.
+type Producer struct {
+	Plugin diag.ObjectRef `json:"plugin"`
+	// Field is the path of the config's entry in spec.pluginConfig.attributes.
+	Field string `json:"field"`
 	// OnRequest: the config is evaluated ON_REQUEST, before any response.
 	OnRequest bool `json:"onRequest,omitempty"`
+	// Routes is how many of the route set's routes are this config's,
+	// following those of the producers before it in the list.
+	Routes int `json:"routes"`
 }
 
 // RouteSet is one route classification that reaches a metric tag: the
@@ -107,6 +113,9 @@ type RouteSet struct {
 	// when the Telemetry classifies with a pure CEL expression.
 	Attribute string  `json:"attribute,omitempty"`
 	Routes    []Route `json:"routes"`
+	// Producers are the attributegen configs the routes come from, in the
+	// order of Routes: the config that runs last first. Empty for CEL.
+	Producers []Producer `json:"producers,omitempty"`
 	// Metrics are the Istio request metrics that carry Tag on the server
 	// side (reporter=destination or waypoint), which the bundle reads:
 	// expanded (never ALL_METRICS), sorted. A tag only on the client side

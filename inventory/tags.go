@@ -106,8 +106,13 @@ type sideState struct {
 	// disabledAll is set by ALL_METRICS disabled: true and cleared by any
 	// later override of the side.
 	disabledAll bool
-	metrics     map[Metric]*metricState
+	// metrics are indexed like requestMetrics(); nil when no override
+	// matched the metric.
+	metrics [4]*metricState
 }
+
+// metricIndex is m's index in requestMetrics().
+func metricIndex(m Metric) int { return slices.Index(requestMetrics(), m) }
 
 // overrideState merges a Telemetry's overrides as pilot does (istio/istio
 // pilot/pkg/model/telemetry.go, mergeMetrics), for the Prometheus provider:
@@ -121,13 +126,6 @@ type sideState struct {
 //     a later UPSERT or REMOVE of a tag replacing an earlier one.
 type overrideState [2]sideState
 
-func newOverrideState() *overrideState {
-	var s overrideState
-	for i := range s {
-		s[i].metrics = make(map[Metric]*metricState)
-	}
-	return &s
-}
 
 func (s *overrideState) apply(ov *override) {
 	if ov.allMetrics() && ov.disabledSet && ov.disabled {
@@ -140,10 +138,10 @@ func (s *overrideState) apply(ov *override) {
 		st := &s[sd]
 		st.disabledAll = false
 		for _, m := range ov.metrics() {
-			ms := st.metrics[m]
+			ms := st.metrics[metricIndex(m)]
 			if ms == nil {
-				ms = &metricState{tags: make(map[string]tagValue)}
-				st.metrics[m] = ms
+				ms = &metricState{tags: make(map[string]tagValue, len(ov.tags))}
+				st.metrics[metricIndex(m)] = ms
 			}
 			if ov.disabledSet {
 				ms.disabled = ov.disabled
@@ -155,9 +153,10 @@ func (s *overrideState) apply(ov *override) {
 	}
 }
 
-// reported reports whether metric m of side sd is reported at all.
-func (s *overrideState) reported(sd side, m Metric) bool {
-	ms := s[sd].metrics[m]
+// reported reports whether the metric of index i on side sd is reported
+// with the overrides of this Telemetry.
+func (s *overrideState) reported(sd side, i int) bool {
+	ms := s[sd].metrics[i]
 	return !s[sd].disabledAll && ms != nil && !ms.disabled
 }
 
@@ -168,7 +167,7 @@ func (s *overrideState) reported(sd side, m Metric) bool {
 // and removed the tags whose last override on some reported metric is a
 // REMOVE, as uses with remove set and the metrics it is removed from.
 func (st *state) tagUses(t *telemetry) (uses []*tagUse, disabled []tagValueOf, removed []*tagUse) {
-	s := newOverrideState()
+	s := &overrideState{}
 	for i := range t.metrics {
 		if st.reachesPrometheus(t, i) {
 			for j := range t.metrics[i].overrides {
@@ -179,9 +178,12 @@ func (st *state) tagUses(t *telemetry) (uses []*tagUse, disabled []tagValueOf, r
 	byKey := make(map[[2]string]*tagUse)
 	written := make(map[string]tagValueOf)
 	for _, sd := range []side{clientSide, serverSide} {
-		for _, m := range slices.Sorted(maps.Keys(s[sd].metrics)) {
-			for name, tv := range s[sd].metrics[m].tags {
-				if !s.reported(sd, m) {
+		for i, m := range requestMetrics() {
+			if s[sd].metrics[i] == nil {
+				continue
+			}
+			for name, tv := range s[sd].metrics[i].tags {
+				if !s.reported(sd, i) {
 					if !tv.remove {
 						written[name] = cmp.Or(written[name], tagValueOf{name, tv})
 					}

@@ -572,18 +572,22 @@ func errText(err error) string {
 
 // segment is the routes of one attributegen config within a route set.
 type segment struct {
+	inventory.Producer
 	start, end int
 }
 
 // segments splits a route set's routes by config; they are listed with the
-// config that runs last first.
-func segments(routes []inventory.Route) []segment {
-	var out []segment
-	for i := range routes {
-		if i == 0 || routes[i].Plugin != routes[i-1].Plugin || routes[i].Producer != routes[i-1].Producer {
-			out = append(out, segment{start: i})
-		}
-		out[len(out)-1].end = i + 1
+// config that runs last first. A route set without producers is one config.
+func segments(rs *inventory.RouteSet) []segment {
+	if len(rs.Producers) == 0 {
+		return []segment{{Producer: inventory.Producer{Plugin: rs.Plugin}, end: len(rs.Routes)}}
+	}
+	out := make([]segment, 0, len(rs.Producers))
+	start := 0
+	for _, p := range rs.Producers {
+		end := min(start+p.Routes, len(rs.Routes))
+		out = append(out, segment{Producer: p, start: start, end: end})
+		start = end
 	}
 	return out
 }
@@ -594,12 +598,15 @@ func segments(routes []inventory.Route) []segment {
 // last config that sets the attribute winning.
 func classifyWasm(env *attrgen.Env, rs *inventory.RouteSet, req attrgen.Request, se *setExplanation) {
 	se.Value, se.Index = series.UnknownRoute, -1
-	segs := segments(rs.Routes)
+	segs := segments(rs)
 	var reasons []string
 	for _, sg := range segs {
 		routes := rs.Routes[sg.start:sg.end]
+		if len(routes) == 0 {
+			continue
+		}
 		r := req
-		if routes[0].OnRequest {
+		if sg.OnRequest {
 			r = withoutResponse(req)
 		}
 		res := env.Classify(attrgenRoutes(routes), r)
@@ -608,7 +615,7 @@ func classifyWasm(env *attrgen.Env, rs *inventory.RouteSet, req attrgen.Request,
 			m := matchOutcome{Index: sg.start + i, Value: routes[i].Value, Condition: routes[i].Condition,
 				Outcome: outcome(res, i), Error: errText(res.Errors[i])}
 			if len(segs) > 1 {
-				m.Producer = routes[i].Plugin.String() + " " + routes[i].Producer
+				m.Producer = sg.Plugin.String() + " " + sg.Field
 			}
 			if m.Outcome == "true" && !won {
 				m.Outcome = "overridden"
@@ -618,7 +625,7 @@ func classifyWasm(env *attrgen.Env, rs *inventory.RouteSet, req attrgen.Request,
 		reason := res.Reason
 		if stop := stoppedAt(res); stop >= 0 {
 			var missing []string
-			missing, reason = explainMissing(res.Errors[stop], routes[stop], reason, routes[0].OnRequest)
+			missing, reason = explainMissing(res.Errors[stop], routes[stop], reason, sg.OnRequest)
 			if se.Index < 0 {
 				se.Missing = append(se.Missing, missing...)
 			}
@@ -627,7 +634,7 @@ func classifyWasm(env *attrgen.Env, rs *inventory.RouteSet, req attrgen.Request,
 			se.Value, se.Index = res.Value, sg.start+res.Index
 		}
 		if len(segs) > 1 {
-			reason = fmt.Sprintf("%s %s: %s", routes[0].Plugin, routes[0].Producer, reason)
+			reason = fmt.Sprintf("%s %s: %s", sg.Plugin, sg.Field, reason)
 		}
 		if se.Index < 0 || won {
 			reasons = append(reasons, reason)
@@ -735,11 +742,9 @@ func outcome(res attrgen.Result, i int) string {
 
 func setObjects(rs *inventory.RouteSet) []diag.ObjectRef {
 	var objs []diag.ObjectRef
-	seen := map[diag.ObjectRef]bool{}
-	for _, r := range rs.Routes {
-		if r.Plugin.Name != "" && !seen[r.Plugin] {
-			seen[r.Plugin] = true
-			objs = append(objs, r.Plugin)
+	for _, p := range rs.Producers {
+		if !slices.Contains(objs, p.Plugin) {
+			objs = append(objs, p.Plugin)
 		}
 	}
 	if len(objs) == 0 && rs.Plugin.Name != "" {
