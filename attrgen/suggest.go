@@ -92,25 +92,17 @@ func editDistance(a, b string) int {
 // names no attribute (request.methd), in source order: the group is a map,
 // so the checker accepts it, and Envoy evaluates it to an error.
 func (e *Env) unknownAttribute(a *celast.AST) *CompileError {
-	var (
-		first  celast.Expr
-		name   string
-		offset int32
-	)
-	celast.PreOrderVisit(a.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
+	first, name := firstInSource(a, func(x celast.Expr) (celast.Expr, string, bool) {
 		if x.Kind() != celast.SelectKind {
-			return
+			return nil, "", false
 		}
 		sel := x.AsSelect()
 		op := sel.Operand()
 		if op.Kind() != celast.IdentKind || !e.groups[op.AsIdent()] || e.vars[op.AsIdent()+"."+sel.FieldName()] {
-			return
+			return nil, "", false
 		}
-		at, _ := a.SourceInfo().GetOffsetRange(op.ID())
-		if first == nil || at.Start < offset {
-			first, name, offset = op, op.AsIdent()+"."+sel.FieldName(), at.Start
-		}
-	}))
+		return op, op.AsIdent() + "." + sel.FieldName(), true
+	})
 	if first == nil {
 		return nil
 	}
