@@ -171,7 +171,7 @@ func formatSelector(sel map[string]string) string {
 // overlaps returns, for each config of the domains of t that another one
 // overrides on some proxy, the config that runs last there and the labels of
 // the workloads where they meet (nil for a whole namespace or a waypoint).
-func overlaps(domains []*domain, t *telemetry) []overlap {
+func (st *state) overlaps(domains []*domain, t *telemetry) []overlap {
 	var out []overlap
 	for _, d := range domains {
 		if len(d.local)+len(d.root) < 2 {
@@ -182,7 +182,7 @@ func overlaps(domains []*domain, t *telemetry) []overlap {
 			var last *attrConfig
 			var where map[string]string
 			for _, b := range all[i+1:] {
-				if meet, labels := meets(a, b, t); meet {
+				if meet, labels := st.meets(a, b, t); meet {
 					last, where = b, labels
 				}
 			}
@@ -201,13 +201,13 @@ type overlap struct {
 
 // meets reports whether configs a and b run on a common proxy that t
 // covers, and the labels of the sidecars where they do.
-func meets(a, b *attrConfig, t *telemetry) (bool, map[string]string) {
+func (st *state) meets(a, b *attrConfig, t *telemetry) (bool, map[string]string) {
 	pa, pb := &a.plugin.policy, &b.plugin.policy
 	if pa.hasTargetRefs() != pb.hasTargetRefs() {
 		return false, nil
 	}
 	if pa.hasTargetRefs() {
-		return true, nil
+		return st.sharedTarget(pa, pb), nil
 	}
 	if !compatibleSelectors(pa.selector, pb.selector) || !compatibleSelectors(union(pa.selector, pb.selector), t.selector) {
 		return false, nil

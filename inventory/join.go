@@ -76,7 +76,7 @@ func (st *state) routeTag(u *tagUse, producers *producerIndex, consumed, shadowR
 		return
 	}
 	domains := st.domains(inScope, t)
-	st.reportShadowed(overlaps(domains, t), attr, shadowReported)
+	st.reportShadowed(st.overlaps(domains, t), attr, shadowReported)
 	for _, cl := range classes(domains, t) {
 		st.wasmRouteSet(u, attr, cl, tag)
 	}
