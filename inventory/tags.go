@@ -126,7 +126,6 @@ func metricIndex(m Metric) int { return slices.Index(requestMetrics(), m) }
 //     a later UPSERT or REMOVE of a tag replacing an earlier one.
 type overrideState [2]sideState
 
-
 func (s *overrideState) apply(ov *override) {
 	if ov.allMetrics() && ov.disabledSet && ov.disabled {
 		for _, sd := range ov.sides() {
