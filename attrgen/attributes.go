@@ -1,6 +1,9 @@
 package attrgen
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/google/cel-go/cel"
 )
 
@@ -54,10 +57,37 @@ func attributes() []attribute {
 		{"xds.filter_chain_name", s},
 		// Dynamic metadata and filter state (Wasm attributes live in filter_state['wasm.X']).
 		{"metadata", dyn}, {"filter_state", dynMap}, {"upstream_filter_state", dynMap},
-		// Attributes the Wasm host adds at the top level.
+		// Attributes the Wasm host adds at the top level (see wasmHostAttribute).
 		{"node", dyn}, {"cluster_name", s}, {"cluster_metadata", dyn},
 		{"listener_direction", i}, {"listener_metadata", dyn}, {"route_name", s},
 		{"route_metadata", dyn}, {"upstream_host_metadata", dyn},
 		{"plugin_name", s}, {"plugin_root_id", s}, {"plugin_vm_id", s},
 	}
+}
+
+// wasmHostAttribute reports the attributes only the Wasm host has. Istio's
+// stats filter evaluates tag values in Envoy's own activation, where they
+// do not exist: since Istio 1.24 its tag values must use the xds.* forms
+// (istio/istio releasenotes/notes/telemetry-cel.yaml: "Node metadata is
+// stored in xds.node instead of node").
+func wasmHostAttribute(name string) bool {
+	switch name {
+	case "node", "cluster_name", "cluster_metadata", "listener_direction", "listener_metadata",
+		"route_name", "route_metadata", "upstream_host_metadata",
+		"plugin_name", "plugin_root_id", "plugin_vm_id":
+		return true
+	}
+	return false
+}
+
+// attributeGroups are the first parts of the dotted attribute names
+// (request, response, source, ...).
+func attributeGroups() []string {
+	var out []string
+	for _, a := range attributes() {
+		if g, _, dotted := strings.Cut(a.name, "."); dotted && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }

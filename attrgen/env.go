@@ -8,10 +8,13 @@
 // Wasm attribute (ParseAttributeRef) and a pure CEL classification written as
 // a chain of conditionals (ExtractRoutes).
 //
-// The CEL dialect is Envoy's: Envoy builds its evaluator with comprehensions,
-// string conversion and string/list concatenation disabled, and RE2 regexes.
-// Envoy only parses expressions; this package also type-checks them so that
-// a typo such as request.methd is caught before it silently yields `unknown`.
+// A mesh speaks two CEL dialects (see Dialect): attributegen's conditions
+// go through the Wasm host to Envoy's expression builder, which disables
+// comprehensions, string conversion and string/list concatenation; the
+// Telemetry tag values go to Istio's stats filter, which builds its
+// evaluator with cel-cpp's defaults and has no Wasm attributes. Envoy only
+// parses expressions; this package also type-checks them so that a typo such
+// as request.methd is caught before it silently yields `unknown`.
 package attrgen
 
 import (
@@ -26,13 +29,46 @@ import (
 	"github.com/google/cel-go/common/overloads"
 )
 
-// Env is a CEL environment declaring Envoy's attributes as attributegen sees
+// Dialect is one of the two CEL dialects of an Istio mesh.
+type Dialect int
+
+const (
+	// Attributegen is the dialect of attributegen's match conditions. The
+	// plugin (istio/proxy extensions/attributegen/plugin.cc at 359dcd3a,
+	// the build Istio ships) creates them through the Wasm host's
+	// expr_create, i.e. with Envoy's expression builder and its
+	// security-oriented defaults: no comprehensions, no string conversion,
+	// no string or list concatenation, regexes of at most 100 instructions.
+	// The Wasm host adds its own attributes (node, plugin_name, ...).
+	Attributegen Dialect = iota
+	// TagValue is the dialect of Telemetry tag values. Istio's stats filter
+	// (istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc,
+	// getOrCreateExpression) builds its evaluator with cel-cpp's default
+	// InterpreterOptions, which enable string conversion, concatenation and
+	// comprehensions and set no regex size limit, over Envoy's standard
+	// attributes only (its activation is Envoy's StreamActivation: no Wasm
+	// attributes). A value of any type is printed into the tag; one that
+	// fails to evaluate is written as "unknown".
+	TagValue
+)
+
+func (d Dialect) String() string {
+	if d == TagValue {
+		return "Telemetry tag value"
+	}
+	return "attributegen condition"
+}
+
+// Env is a CEL environment declaring Envoy's attributes as one dialect sees
 // them. It is safe for concurrent use. Compiled conditions are cached per
 // Env, so Classify compiles each distinct condition once.
 type Env struct {
-	cel *cel.Env
+	cel     *cel.Env
+	dialect Dialect
 	// vars holds the declared attribute names; see plansCleanly.
 	vars map[string]bool
+	// groups are the attribute groups (request, response, ...), see unknownAttribute.
+	groups map[string]bool
 
 	mu    sync.Mutex
 	cache map[string]compiled
@@ -42,19 +78,41 @@ type Env struct {
 // generations of WasmPlugins must not grow without limit.
 const maxCached = 4096
 
-// NewEnv returns an environment with Envoy's attributes and Envoy's subset of
-// the CEL standard library.
-func NewEnv() (*Env, error) {
+// NewEnv returns the Attributegen environment: Envoy's attributes, the Wasm
+// host's, and Envoy's subset of the CEL standard library.
+func NewEnv() (*Env, error) { return newEnv(Attributegen) }
+
+// NewTagEnv returns the TagValue environment: Envoy's standard attributes
+// and the whole CEL standard library.
+func NewTagEnv() (*Env, error) { return newEnv(TagValue) }
+
+func newEnv(d Dialect) (*Env, error) {
+	stdlib := cel.StdLib()
+	if d == Attributegen {
+		stdlib = cel.StdLib(cel.StdLibSubset(envoySubset()))
+	}
 	opts := []cel.EnvOption{
-		cel.StdLib(cel.StdLibSubset(envoySubset())),
+		stdlib,
 		// Envoy's evaluator (cel-cpp) compares numbers across types.
 		cel.CrossTypeNumericComparisons(true),
 		cel.DefaultUTCTimeZone(true),
 	}
 	vars := make(map[string]bool)
 	for _, a := range attributes() {
+		if d == TagValue && wasmHostAttribute(a.name) {
+			continue
+		}
 		opts = append(opts, cel.Variable(a.name, a.typ))
 		vars[a.name] = true
+	}
+	// The groups (request, response, ...) are maps too, so that
+	// has(request.referer) type-checks as Envoy evaluates it: a presence
+	// test. The dotted declarations above win for the attributes they name;
+	// unknownAttribute catches request.methd, which the group would accept.
+	groups := make(map[string]bool)
+	for _, g := range attributeGroups() {
+		opts = append(opts, cel.Variable(g, cel.MapType(cel.StringType, cel.DynType)))
+		vars[g], groups[g] = true, true
 	}
 	// Envoy's regex size limit is checked by regexSizeError, not by
 	// cel.RegexProgramSizeLimit: cel-go v0.31 measures patterns without
@@ -63,8 +121,11 @@ func NewEnv() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attrgen: building the CEL environment: %w", err)
 	}
-	return &Env{cel: ce, vars: vars, cache: make(map[string]compiled)}, nil
+	return &Env{cel: ce, dialect: d, vars: vars, groups: groups, cache: make(map[string]compiled)}, nil
 }
+
+// Dialect returns the dialect e compiles.
+func (e *Env) Dialect() Dialect { return e.dialect }
 
 // envoySubset removes what Envoy's "security-oriented defaults" leave out of
 // its CEL runtime: string conversion (string(x)) and string, bytes and list
@@ -161,7 +222,7 @@ func (e *Env) CompileConditionParsed(expr string) (*celast.AST, error) {
 func (e *Env) compileChecked(expr string) (*Program, *celast.AST, error) {
 	parsed, iss := e.cel.Parse(expr)
 	if iss.Err() != nil {
-		return nil, nil, issueError(iss, kindRejected)
+		return nil, nil, e.issueError(iss, kindRejected)
 	}
 	// The checker rewrites qualified names (request.method) in place: keep
 	// the tree as written for the caller.
@@ -194,7 +255,7 @@ func conditionTypeError(t string) error {
 func (e *Env) check(expr string) (*cel.Ast, error) {
 	parsed, iss := e.cel.Parse(expr)
 	if iss.Err() != nil {
-		return nil, issueError(iss, kindRejected)
+		return nil, e.issueError(iss, kindRejected)
 	}
 	return e.checkParsed(expr, parsed)
 }
@@ -202,17 +263,24 @@ func (e *Env) check(expr string) (*cel.Ast, error) {
 // checkParsed is check after parsing. Envoy's regex size limit applies
 // once the types are right, as a validator would.
 func (e *Env) checkParsed(expr string, parsed *cel.Ast) (*cel.Ast, error) {
-	if err := rejectComprehensions(parsed); err != nil {
+	if e.dialect == Attributegen {
+		if err := rejectComprehensions(parsed); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.unknownAttribute(parsed.NativeRep()); err != nil {
 		return nil, err
 	}
 	checked, iss := e.cel.Check(parsed)
 	if iss.Err() != nil {
-		ce := issueError(iss, kindChecked)
-		explainUndeclared(ce, expr)
+		ce := e.issueError(iss, kindChecked)
+		e.explainUndeclared(ce, expr, parsed.NativeRep())
 		return nil, ce
 	}
-	if err := regexSizeError(checked.NativeRep()); err != nil {
-		return nil, err
+	if e.dialect == Attributegen {
+		if err := regexSizeError(checked.NativeRep()); err != nil {
+			return nil, err
+		}
 	}
 	return checked, nil
 }
@@ -235,16 +303,19 @@ func (e *Env) program(expr string, a *cel.Ast) (*Program, error) {
 func (e *Env) compileDynamic(expr string) (*Program, error) {
 	parsed, iss := e.cel.Parse(expr)
 	if iss.Err() != nil {
-		return nil, issueError(iss, kindRejected)
+		return nil, e.issueError(iss, kindRejected)
 	}
-	if err := regexSizeError(parsed.NativeRep()); err != nil {
-		return nil, err
+	if e.dialect == Attributegen {
+		if err := regexSizeError(parsed.NativeRep()); err != nil {
+			return nil, err
+		}
 	}
 	return e.program(expr, parsed)
 }
 
-// issueError turns the first CEL issue into a CompileError.
-func issueError(iss *cel.Issues, kind errorKind) *CompileError {
+// issueError turns the first CEL issue into a CompileError, explaining
+// what e's dialect leaves out.
+func (e *Env) issueError(iss *cel.Issues, kind errorKind) *CompileError {
 	errs := iss.Errors()
 	if len(errs) == 0 {
 		return &CompileError{Line: 1, Column: 1, Message: iss.Err().Error(), kind: kind}
@@ -256,13 +327,15 @@ func issueError(iss *cel.Issues, kind errorKind) *CompileError {
 		Message: first.Message,
 		kind:    kind,
 	}
-	if strings.Contains(ce.Message, "'_+_' applied to '(string, string)'") ||
-		strings.Contains(ce.Message, "'_+_' applied to '(bytes, bytes)'") ||
-		strings.Contains(ce.Message, "'_+_' applied to '(list(") {
-		ce.Message += " (Envoy's CEL disables string and list concatenation)"
+	if e.dialect != Attributegen {
+		return ce
+	}
+	if _, args, ok := strings.Cut(ce.Message, "'_+_' applied to '("); ok &&
+		(strings.Contains(args, "string") || strings.Contains(args, "bytes") || strings.Contains(args, "list(")) {
+		ce.Message += " (Envoy's CEL disables string and list concatenation in attributegen conditions; Telemetry tag values allow it)"
 	}
 	if strings.Contains(ce.Message, "reference to 'string'") {
-		ce.Message += " (Envoy's CEL disables string conversion)"
+		ce.Message += " (Envoy's CEL disables string conversion in attributegen conditions; Telemetry tag values allow it)"
 	}
 	return ce
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/google/cel-go/common"
+	"github.com/google/cel-go/parser"
+
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -43,6 +46,10 @@ func expressionSeeds() []string {
 		"-1 < 2 ? 'x' : 'y'",
 		"request.headers['x-user'].startsWith('a') ? 'x' : 'y'",
 		"filter_state['wasm.istio_operationId']",
+		"'x-beta' in request.headers && request.headers['x-beta'] == 'true'",
+		"has(request.referer) ? request.referer : node.metadata['NAMESPACE']",
+		"'_' + filter_state['wasm.upstream_peer'].labels['app'].value",
+		"string(destination.port)",
 		"1 / 0 == 1 ? 'x' : 'y'",
 		"request.url_path.size() % 2 == 0 ? 'even' : 'odd'",
 		"",
@@ -55,8 +62,27 @@ func expressionSeeds() []string {
 func FuzzCompile(f *testing.F) {
 	addExpressionSeeds(f)
 	e := newTestEnv(f)
+	tags := newTestTagEnv(f)
 	reqs := sampleRequests()
+	p, err := parser.NewParser(parser.Macros(parser.AllMacros...))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, expr string) {
+		if a, errs := p.Parse(common.NewTextSource(expr)); len(errs.GetErrors()) == 0 {
+			for _, fa := range FallibleAccesses(a) {
+				if fa.Access == "" || fa.Guard == "" || fa.When == "" {
+					t.Fatalf("FallibleAccesses(%q): %+v", expr, fa)
+				}
+			}
+			MovedAttributes(a, TagValue)
+		}
+		if _, err := tags.Compile(expr); err != nil {
+			var ce *CompileError
+			if !errors.As(err, &ce) || ce.Line < 1 || ce.Column < 1 || ce.Message == "" {
+				t.Fatalf("tag Compile(%q) error %T %v", expr, err, err)
+			}
+		}
 		_, err := e.Compile(expr)
 		if err != nil {
 			var ce *CompileError

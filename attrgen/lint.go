@@ -23,7 +23,7 @@ type linted struct {
 func (e *Env) lintParsed(expr string) linted {
 	parsed, iss := e.cel.Parse(expr)
 	if iss.Err() != nil {
-		return linted{err: issueError(iss, kindRejected)}
+		return linted{err: e.issueError(iss, kindRejected)}
 	}
 	// The checker rewrites qualified names (request.method) in place: keep
 	// the tree as written for the caller.

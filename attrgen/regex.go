@@ -156,36 +156,46 @@ func matchesPattern(c celast.CallExpr) (celast.Expr, bool) {
 // order, whose program exceeds Envoy's limit: Envoy then refuses the whole
 // expression. Invalid patterns are left to the planner, which rejects them.
 func regexSizeError(a *celast.AST) *CompileError {
-	var (
-		first  celast.Expr
-		size   int
-		offset int32
-	)
-	celast.PreOrderVisit(a.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
+	first, size := firstInSource(a, func(x celast.Expr) (celast.Expr, int, bool) {
 		if x.Kind() != celast.CallKind {
-			return
+			return nil, 0, false
 		}
 		arg, ok := matchesPattern(x.AsCall())
 		if !ok {
-			return
+			return nil, 0, false
 		}
 		p, isString := literalString(arg)
 		if !isString {
-			return
+			return nil, 0, false
 		}
 		n, err := regexProgramSize(p)
-		if err != nil || n <= envoyMaxRegexProgramSize {
-			return
-		}
-		at, _ := a.SourceInfo().GetOffsetRange(arg.ID())
-		if first == nil || at.Start < offset {
-			first, size, offset = arg, n, at.Start
-		}
-	}))
+		return arg, n, err == nil && n > envoyMaxRegexProgramSize
+	})
 	if first == nil {
 		return nil
 	}
 	return rejectedAt(a, first.ID(), fmt.Sprintf(
 		"regex program size %d exceeds limit of %d (Envoy's CEL rejects regular expressions larger than this)",
 		size, envoyMaxRegexProgramSize))
+}
+
+// firstInSource returns, of the nodes of a that pick accepts, the one pick
+// points at that starts first in the source, and what pick said of it.
+func firstInSource[T any](a *celast.AST, pick func(celast.Expr) (celast.Expr, T, bool)) (celast.Expr, T) {
+	var (
+		first  celast.Expr
+		what   T
+		offset int32
+	)
+	celast.PreOrderVisit(a.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
+		at, v, ok := pick(x)
+		if !ok {
+			return
+		}
+		r, _ := a.SourceInfo().GetOffsetRange(at.ID())
+		if first == nil || r.Start < offset {
+			first, what, offset = at, v, r.Start
+		}
+	}))
+	return first, what
 }

@@ -28,6 +28,9 @@ type Request struct {
 	Headers map[string]string
 	// ResponseCode is response.code; 0 means no response yet.
 	ResponseCode int
+	// ResponseHeaders are response headers; response.headers exists (maybe
+	// empty) once there is a response code or a header.
+	ResponseHeaders map[string]string
 	// Attributes sets or overrides any attribute by its dotted name, e.g.
 	// "source.address", "response.grpc_status", "filter_state".
 	Attributes map[string]any
@@ -76,8 +79,14 @@ func (r Request) attributeValues() map[string]any {
 	setIf(vars, "request.useragent", headers["user-agent"])
 	setIf(vars, "request.id", headers["x-request-id"])
 	vars["request.headers"] = newHeaderMap(headers)
+	// Envoy's filter_state is a map whatever is in it; a lookup of a key
+	// nothing set fails.
+	vars["filter_state"] = types.NewStringInterfaceMap(types.DefaultTypeAdapter, map[string]any{})
 	if r.ResponseCode != 0 {
 		vars["response.code"] = int64(r.ResponseCode)
+	}
+	if r.ResponseCode != 0 || r.ResponseHeaders != nil {
+		vars["response.headers"] = newHeaderMap(r.ResponseHeaders)
 	}
 	for k, v := range r.Attributes {
 		if m, ok := v.(map[string]string); ok && strings.HasSuffix(k, "headers") {
@@ -166,3 +175,22 @@ func (h headerMap) Get(key ref.Val) ref.Val { return h.Mapper.Get(lowerKey(key))
 
 // Find implements traits.Mapper.
 func (h headerMap) Find(key ref.Val) (ref.Val, bool) { return h.Mapper.Find(lowerKey(key)) }
+
+// Missing returns what an evaluation error says is absent: an attribute
+// (response.code) or a map key (x-beta). Both are empty for other errors.
+func Missing(err error) (attribute, key string) {
+	if err == nil {
+		return "", ""
+	}
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, "no such attribute(s): "); ok {
+		attribute, _, _ = strings.Cut(rest, ",")
+		attribute, _, _ = strings.Cut(attribute, ";")
+		return strings.TrimSpace(attribute), ""
+	}
+	if _, rest, ok := strings.Cut(msg, "no such key: "); ok {
+		key, _, _ = strings.Cut(rest, ";")
+		return "", strings.TrimSpace(key)
+	}
+	return "", ""
+}

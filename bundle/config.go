@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/routebundle/routebundle/dashboards"
 	"github.com/routebundle/routebundle/monitors"
@@ -21,6 +22,9 @@ type Config struct {
 	// Release, when set, is the kube-prometheus-stack release label of every
 	// object (rules.release and scrape.release). Default "" (each section's own).
 	Release string `yaml:"release"`
+	// RootNamespace is Istio's root namespace (meshConfig.rootNamespace),
+	// whose WasmPlugins and Telemetries apply mesh-wide. Default "" (istio-system).
+	RootNamespace string `yaml:"rootNamespace"`
 	// Alerts are the objectives, thresholds and alert switches of every route
 	// that no WasmPlugin annotation overrides. Rules and dashboards share them.
 	Alerts policy.Defaults `yaml:"alerts"`
@@ -77,6 +81,11 @@ func (c *Config) apply() {
 // Validate checks every section, naming the section in the error.
 func (c Config) Validate() error {
 	var errs []error
+	if c.RootNamespace != "" {
+		if msgs := validation.IsDNS1123Label(c.RootNamespace); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("rootNamespace %q: %s", c.RootNamespace, msgs[0]))
+		}
+	}
 	if err := c.Alerts.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("alerts: %w", err))
 	}

@@ -68,6 +68,22 @@ const (
 	// CodeEmptyMatch: an attributegen attribute has no match entries and is
 	// never set.
 	CodeEmptyMatch = "RB021"
+	// CodeClientOnlyTag: a route tag is on no server-side request metric
+	// (only mode: CLIENT, or only on metrics the Telemetry disables), which
+	// is what the bundle reads: no route set, rules or dashboards.
+	CodeClientOnlyTag = "RB022"
+	// CodeLabelOverride: the Telemetry that writes a route tag also
+	// overrides a label the bundle's rules select or group on
+	// (response_code, reporter, destination_workload...), changing what they
+	// count.
+	CodeLabelOverride = "RB023"
+	// CodeFallibleCondition: a condition or tag value fails to evaluate for
+	// ordinary requests (a header that may be absent, an attribute Envoy sets
+	// only sometimes); attributegen then stops and leaves the attribute unset.
+	CodeFallibleCondition = "RB024"
+	// CodeMovedAttribute: an expression reads an attribute Istio 1.24 moved
+	// (node, filter_state['wasm.upstream_peer'], ...): it fails to evaluate.
+	CodeMovedAttribute = "RB025"
 )
 
 // CodeInfo documents one diagnostic code.
@@ -102,6 +118,10 @@ func Codes() []CodeInfo {
 		{CodeShadowedProducer, Warning, "several attributegen configs in one scope produce the same attribute; the one that runs last wins when it matches"},
 		{CodeDuplicateObject, Warning, "the same kind/namespace/name was read twice; the later object is used"},
 		{CodeEmptyMatch, Warning, "an attributegen attribute has no match entries and is never set"},
+		{CodeClientOnlyTag, Warning, "a route tag is on no server-side request metric (only `mode: CLIENT`, or only on metrics the Telemetry disables): the bundle reads the server side (`reporter=~\"waypoint|destination\"`), so no route set, rules or dashboards are built for it"},
+		{CodeLabelOverride, Warning, "the Telemetry writing a route tag also overrides a label the rules select or group on (`response_code`, `reporter`, `destination_workload`, `destination_workload_namespace`): what the error ratio counts changes"},
+		{CodeFallibleCondition, Warning, "a condition or CEL tag value fails to evaluate for ordinary requests (`request.headers['x-beta']` without the header): attributegen stops at the first failing condition, so later matches are skipped and the tag reads `unknown`; guard it with `'x-beta' in request.headers` or `has(...)`"},
+		{CodeMovedAttribute, Error, "an expression reads an attribute Istio 1.24 moved (`node` → `xds.node` in tag values, `filter_state['wasm.upstream_peer']` → `filter_state.upstream_peer`): it fails to evaluate, and the diagnostic names the replacement"},
 
 		// Alerting annotations (package policy), reported by lint and generate.
 		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; the inherited value is used"},

@@ -56,23 +56,45 @@ findings make ` + "`bundlegen lint`" + ` and ` + "`bundlegen generate`" + ` exit
 	b.WriteString(`
 ## Facts the checks rely on
 
+Each is checked in Istio's own sources (istio/istio pilot, istio/proxy's attributegen at
+the commit Istio ships and its stats filter); the tests that rely on one cite where.
+
 - Since Istio 1.24 a Wasm attribute must be read as ` + "`filter_state['wasm.X']`" + `; the bare
-  ` + "`X`" + ` resolves to nothing and the tag reads ` + "`unknown`" + ` (RB003).
+  ` + "`X`" + ` resolves to nothing and the tag reads ` + "`unknown`" + ` (RB003). The same release moved
+  the peer metadata to ` + "`filter_state.upstream_peer`" + ` / ` + "`filter_state.downstream_peer`" + ` and,
+  in tag values, the Wasm host's ` + "`node`" + `, ` + "`cluster_name`" + `, ... to ` + "`xds.node`" + `, ` + "`xds.cluster_name`" + `, ...
+  (RB025).
 - attributegen tries matches in order and the first true condition wins; an empty
   condition is always true (RB010, RB011). When none fires the attribute is unset and
-  the tag reads ` + "`unknown`" + ` (RB016).
-- attributegen evaluates at the end of the request (ON_LOG) unless an attribute sets
-  ` + "`phase: ON_REQUEST`" + `, when no response exists yet (RB017).
+  the tag reads ` + "`unknown`" + ` (RB016). A condition that fails to evaluate (a missing header,
+  an attribute Envoy did not set) stops it: the attribute stays unset and the later
+  matches are skipped (RB024).
+- attributegen evaluates after the response (` + "`AFTER_RESPONSE`" + `, the default) unless an
+  attribute sets ` + "`phase: ON_REQUEST`" + `, when no response exists yet (RB017).
+- Two CEL dialects: attributegen conditions go through Envoy's expression builder with
+  string conversion, concatenation and comprehensions off and regexes of at most 100
+  instructions (RB008); Telemetry tag values go to the stats filter, which has them on,
+  knows no Wasm attributes, and prints a value of any type into the tag.
 - The WasmPlugin phases AUTHN, AUTHZ and STATS are all inserted *before* Istio's stats
   filter (STATS means "right before stats"). Without a phase the control plane places
   the plugin; some Istio releases appended such plugins after the stats filter (RB013).
-- Waypoints take only policies whose ` + "`targetRefs`" + ` name them (Gateway, GatewayClass,
-  Service, ServiceEntry); they ignore ` + "`selector`" + `, and a WasmPlugin without ` + "`targetRefs`" + `
-  only reaches sidecars. A Telemetry without selector or targetRefs applies to every
-  proxy of its namespace, one in ` + "`istio-system`" + ` to the whole mesh (RB004, RB006).
-- Of several attributegen configs producing one attribute on a proxy, the one that
-  runs last (phase, then higher priority first) overwrites the others when it
-  matches (RB019).
+- Waypoints take only policies whose ` + "`targetRefs`" + ` name them (Gateway, Service, ServiceEntry,
+  or GatewayClass ` + "`istio-waypoint`" + ` from the root namespace); they ignore ` + "`selector`" + `, and a
+  WasmPlugin without ` + "`targetRefs`" + ` only reaches sidecars. A Telemetry without selector or
+  targetRefs applies to every proxy of its namespace (RB004, RB006).
+- The root namespace (` + "`istio-system`" + ` unless ` + "`--root-namespace`" + ` says otherwise): a
+  WasmPlugin there applies in every namespace, with a ` + "`selector`" + ` to the workloads so
+  labelled; a Telemetry there without selector applies mesh-wide, with a selector only to
+  workloads of the root namespace.
+- A selector matches a workload whose labels include it: two selectors with the same key
+  and different values never meet (no RB019); of several attributegen configs producing
+  one attribute on a proxy, the one that runs last (phase, then higher priority first,
+  then the workload's namespace before the root) overwrites the others when it matches
+  (RB019).
+- Telemetry overrides apply in order: ` + "`ALL_METRICS`" + ` with ` + "`disabled: true`" + ` is undone by any
+  later override of the same mode, ` + "`disabled`" + ` of one metric only by a later ` + "`disabled`" + ` of it;
+  an entry without ` + "`providers`" + ` inherits the previous entry's, and only the last providers
+  named are configured (RB015, RB022).
 - ` + "`matches()`" + ` uses RE2 partial matching: an unanchored pattern matches anywhere (RB012).
 `)
 	got := b.String()

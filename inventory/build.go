@@ -17,27 +17,54 @@ import (
 // use; reuse one to keep its compiled CEL conditions cached (a controller
 // rebuilding the inventory on every change should).
 type Builder struct {
-	env    *attrgen.Env
+	env *attrgen.Env
+	// tags compiles Telemetry tag values, in the stats filter's dialect.
+	tags   *attrgen.Env
 	parser *parser.Parser
+	root   string
 }
 
-// NewBuilder returns a Builder that compiles conditions with env, which may
-// be shared with other users of attrgen.
-func NewBuilder(env *attrgen.Env) (*Builder, error) {
+// Option configures a Builder.
+type Option func(*Builder)
+
+// WithRootNamespace sets Istio's root namespace (meshConfig.rootNamespace),
+// whose policies apply mesh-wide; "" keeps the default, RootNamespace.
+func WithRootNamespace(ns string) Option {
+	return func(b *Builder) {
+		if ns != "" {
+			b.root = ns
+		}
+	}
+}
+
+// NewBuilder returns a Builder that compiles attributegen conditions with
+// env, which may be shared with other users of attrgen.
+func NewBuilder(env *attrgen.Env, opts ...Option) (*Builder, error) {
 	p, err := parser.NewParser(parser.Macros(parser.AllMacros...))
 	if err != nil {
 		return nil, fmt.Errorf("inventory: CEL parser: %w", err)
 	}
-	return &Builder{env: env, parser: p}, nil
+	tags, err := attrgen.NewTagEnv()
+	if err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	b := &Builder{env: env, tags: tags, parser: p, root: RootNamespace}
+	for _, o := range opts {
+		o(b)
+	}
+	return b, nil
 }
 
+// RootNamespace returns the root namespace b applies.
+func (b *Builder) RootNamespace() string { return b.root }
+
 // NewDefaultBuilder returns a Builder with its own attrgen environment.
-func NewDefaultBuilder() (*Builder, error) {
+func NewDefaultBuilder(opts ...Option) (*Builder, error) {
 	env, err := attrgen.NewEnv()
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
-	return NewBuilder(env)
+	return NewBuilder(env, opts...)
 }
 
 // Build reads objs with a fresh Builder.
@@ -65,13 +92,14 @@ func (b *Builder) FromManifests(res *manifest.Result) *Inventory {
 // objects whatever their order, except that of two objects with the same
 // kind, namespace and name the later one wins.
 func (b *Builder) Build(objs []manifest.Object) *Inventory {
-	st := &state{b: b, c: newCollector(), cond: make(map[string]condInfo)}
+	st := &state{b: b, c: newCollector(), cond: make(map[string]condInfo), ids: make(map[string]int)}
 	st.read(objs)
 	st.precompile()
 	st.checkPlugins()
 	st.join()
 	inv := &Inventory{
 		RouteSets:   st.routeSets(),
+		Tags:        st.tagList(),
 		Namespaces:  st.namespaceList(),
 		Gateways:    st.gatewayList(),
 		Diagnostics: st.c.list,
@@ -95,6 +123,9 @@ type state struct {
 	gateways   map[string]Gateway // by namespace/name
 
 	sets []RouteSet
+	// ids counts the route set IDs given so far, to keep them unique.
+	ids  map[string]int
+	tags []*Tag
 }
 
 // read parses every object of a kind the inventory knows.
@@ -115,7 +146,7 @@ func (st *state) read(objs []manifest.Object) {
 		}
 		key := diag.ObjectRef{Kind: o.Kind, Namespace: objectNamespace(o), Name: o.Name}
 		if prev, dup := seen[key]; dup {
-			st.c.add(diag.CodeDuplicateObject, o, "", "%s was already read at %s; this one replaces it", o.Ref(), objs[prev].Source)
+			st.c.add(diag.CodeDuplicateObject, o, "", "%s was already read at %s; this one replaces it", refOf(o), objs[prev].Source)
 		}
 		seen[key] = i
 		switch {
@@ -137,11 +168,13 @@ func (st *state) read(objs []manifest.Object) {
 	}
 	for i, w := range parseAll(st.c, plugins, parseWasmPlugin) {
 		if w != nil && last(plugins[i]) {
+			w.root = w.namespace == st.b.root
 			st.plugins = append(st.plugins, w)
 		}
 	}
 	for i, t := range parseAll(st.c, telemetries, parseTelemetry) {
 		if t != nil && last(telemetries[i]) {
+			t.root = t.namespace == st.b.root
 			st.telemetry = append(st.telemetry, t)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/parser"
+
+	"github.com/routebundle/routebundle/attrgen"
 )
 
 // condInfo is what the lint checks need to know about a CEL expression. It
@@ -29,6 +31,35 @@ type condInfo struct {
 	unbounded []string
 	// conditional: the expression contains a ?: somewhere.
 	conditional bool
+	// found holds the accesses that fail for ordinary requests and the
+	// attributes Istio 1.24 moved; nil when there are none, which keeps
+	// condInfo small enough for the cache map to hold it inline.
+	found *attrgen.Analysis
+}
+
+// fallible are the accesses that fail for ordinary requests, unguarded.
+func (ci *condInfo) fallible() []attrgen.Fallible {
+	if ci.found == nil {
+		return nil
+	}
+	return ci.found.Fallible
+}
+
+// moved are the attributes Istio 1.24 moved, as an attributegen condition
+// reads them.
+func (ci *condInfo) moved() []attrgen.Move {
+	if ci.found == nil {
+		return nil
+	}
+	return ci.found.Moved
+}
+
+// movedTag are the attributes Istio 1.24 moved, as a tag value reads them.
+func (ci *condInfo) movedTag() []attrgen.Move {
+	if ci.found == nil {
+		return nil
+	}
+	return ci.found.MovedTag
 }
 
 // analyze parses expr and caches the result for the Build.
@@ -91,6 +122,9 @@ func analyzeAST(expr string, a *celast.AST) condInfo {
 		}
 	}))
 	ci.unbounded = unboundedInputs(root, nil)
+	if an := attrgen.Analyze(expr, a); len(an.Fallible)+len(an.Moved)+len(an.MovedTag) > 0 {
+		ci.found = &an
+	}
 	return ci
 }
 

@@ -53,12 +53,12 @@ func (st *state) checkWaypointReach(p *policy, isPlugin bool) {
 	switch {
 	case p.hasSelector():
 		st.c.add(diag.CodeWaypointUnreached, p.obj, pathSpec.Key("selector"),
-			"namespace %s is served by waypoint %s (label %s), which ignores selector: use targetRefs to Gateway %s",
-			p.namespace, ns.UseWaypoint, labelUseWaypoint, ns.UseWaypoint)
+			"namespace %s is served by waypoint %s (label %s), which ignores selector: use targetRefs to Gateway %s/%s",
+			p.namespace, ns.UseWaypoint, labelUseWaypoint, p.namespace, ns.UseWaypoint)
 	case isPlugin:
 		st.c.add(diag.CodeWaypointUnreached, p.obj, pathSpec,
-			"namespace %s is served by waypoint %s (label %s), which runs only WasmPlugins whose targetRefs name it: add targetRefs to Gateway %s",
-			p.namespace, ns.UseWaypoint, labelUseWaypoint, ns.UseWaypoint)
+			"namespace %s is served by waypoint %s (label %s), which runs only WasmPlugins whose targetRefs name it: add targetRefs to Gateway %s/%s",
+			p.namespace, ns.UseWaypoint, labelUseWaypoint, p.namespace, ns.UseWaypoint)
 	}
 }
 
@@ -80,11 +80,22 @@ func (st *state) checkAttrConfig(ac *attrConfig) {
 	for i, r := range ac.matches {
 		condPath := ac.field.Key("match").Index(i).Key("condition")
 		if r.Condition != "" {
-			if err := st.compileCondition(r.Condition); err != nil {
-				st.reportCompileError(obj, condPath, err)
+			ci := st.analyze(r.Condition)
+			if moved := ci.moved(); len(moved) > 0 {
+				st.c.add(diag.CodeMovedAttribute, obj, condPath, "the condition reads %s, which Istio 1.24 moved to %s: it fails to evaluate, and attributegen stops there and leaves %s unset: use %s",
+					moved[0].Old, moved[0].New, ac.output, moved[0].New)
+			} else if err := st.compileCondition(r.Condition); err != nil {
+				st.reportCompileError(obj, condPath, err, "Envoy rejects it, and with it the plugin's whole configuration")
+			}
+			if len(ci.fallible()) > 0 {
+				consequence := fmt.Sprintf("attributegen stops there and leaves %s unset, skipping the matches after it", ac.output)
+				if i == len(ac.matches)-1 {
+					consequence = fmt.Sprintf("attributegen then leaves %s unset and the tag reads %q for those requests", ac.output, series.UnknownRoute)
+				}
+				st.reportFallible(obj, condPath, ci.fallible(), consequence)
 			}
 		}
-		if ac.evalPhase == "ON_REQUEST" && st.analyze(r.Condition).readsResponse {
+		if ac.evalPhase == evalOnRequest && st.analyze(r.Condition).readsResponse {
 			st.c.add(diag.CodeResponseOnRequest, obj, condPath,
 				"attribute %s is evaluated ON_REQUEST, before any response exists, but this condition reads response attributes: it never holds (drop phase: ON_REQUEST)",
 				ac.output)
@@ -141,18 +152,32 @@ func describeAlwaysTrue(cond string) string {
 	return "condition " + strings.TrimSpace(cond)
 }
 
-// reportCompileError reports a condition that does not compile, at the line
-// of the condition where CEL found the problem.
-func (st *state) reportCompileError(obj *manifest.Object, path manifest.Path, err error) {
+// reportCompileError reports an expression that does not compile, at the
+// line of the expression where CEL found the problem, and returns the
+// problem in words. rejected is what happens when Envoy cannot even create
+// the expression; an expression that only fails type-checking fails when
+// evaluated.
+func (st *state) reportCompileError(obj *manifest.Object, path manifest.Path, err error, rejected string) string {
 	var ce *attrgen.CompileError
 	if !errors.As(err, &ce) {
 		st.c.add(diag.CodeInvalidCondition, obj, path, "expression does not compile: %v", err)
-		return
+		return err.Error()
 	}
 	consequence := fmt.Sprintf("it fails when evaluated and the tag reads %q", series.UnknownRoute)
 	if ce.RejectedByEnvoy() {
-		consequence = "Envoy rejects it, and with it the plugin's whole configuration"
+		consequence = rejected
 	}
 	st.c.addAt(diag.CodeInvalidCondition, obj, path, obj.TextSource(path, ce.Line),
 		"expression does not compile at line %d, column %d: %s (%s)", ce.Line, ce.Column, ce.Message, consequence)
+	return fmt.Sprintf("%s (%s)", ce.Message, consequence)
+}
+
+// reportFallible reports the accesses of an expression that fail to
+// evaluate for ordinary requests; consequence says what that does.
+func (st *state) reportFallible(obj *manifest.Object, path manifest.Path, found []attrgen.Fallible, consequence string) {
+	for _, f := range found {
+		st.c.add(diag.CodeFallibleCondition, obj, path,
+			"%s fails to evaluate for %s, and %s: guard it, e.g. %s && ...",
+			f.Access, f.When, consequence, f.Guard)
+	}
 }

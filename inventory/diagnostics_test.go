@@ -123,7 +123,7 @@ func TestDiagnostics(t *testing.T) {
 				strings.Replace(pluginHead, waypointRefs, "", 1)+matchesOK,
 				strings.Replace(telemetryHead, waypointRefs, "  selector:\n    matchLabels: {app: shop}\n", 1)+overridesOK),
 			want:    []string{"RB006 " + objW + " spec", "RB006 " + objT + " spec.selector"},
-			message: "add targetRefs to Gateway shop-waypoint",
+			message: "add targetRefs to Gateway shop/shop-waypoint",
 		},
 		{
 			name: "RB006 not reported when the namespace opts out",
@@ -235,6 +235,29 @@ func TestDiagnostics(t *testing.T) {
 			input:   docs(valid(), telemetryHead+overridesOK),
 			want:    []string{"RB020 " + objT + " "},
 			message: "already read at test.yaml:",
+		},
+		{
+			// kubectl puts an object without namespace in default; every
+			// message names it so.
+			name: "RB020 duplicate object in the implied default namespace",
+			input: docs(strings.Replace(telemetryHead, "  namespace: shop\n", "", 1)+overridesOK,
+				strings.Replace(telemetryHead, "  namespace: shop\n", "", 1)+overridesOK),
+			want:    []string{"RB020 Telemetry/default/shop-telemetry ", "RB004 Telemetry/default/shop-telemetry spec.metrics[0].overrides[0].tagOverrides.route_name.value"},
+			message: "Telemetry/default/shop-telemetry was already read at test.yaml:1",
+		},
+		{
+			// attributegen's phase enum at 359dcd3a (istio/proxy
+			// extensions/attributegen/config.proto): AFTER_RESPONSE = 0 (the
+			// default), ON_REQUEST; ON_LOG is no value of it.
+			name: "attributegen phase AFTER_RESPONSE is valid",
+			input: docs(nsWaypoint, gatewayWaypoint, strings.Replace(pluginHead, "      match:\n", "      phase: AFTER_RESPONSE\n      match:\n", 1)+matchesOK,
+				telemetryHead+overridesOK),
+		},
+		{
+			name:    "RB002 attributegen phase ON_LOG",
+			input:   docs(nsWaypoint, gatewayWaypoint, strings.Replace(pluginHead, "      match:\n", "      phase: ON_LOG\n      match:\n", 1)+matchesOK, telemetryHead+overridesOK),
+			want:    []string{"RB002 " + objW + " " + attr0 + ".phase"},
+			message: `"ON_LOG" is not one of [AFTER_RESPONSE ON_REQUEST PHASE_UNSPECIFIED]`,
 		},
 		{
 			name:    "RB021 attribute without matches",

@@ -27,8 +27,12 @@ func summary(rs RouteSet) string {
 	for _, m := range rs.Metrics {
 		metrics = append(metrics, string(m))
 	}
-	return fmt.Sprintf("%s scope=%s/%s tag=%s attr=%s metrics=%s mode=%s routes=[%s]",
-		rs.ID, rs.Scope.Kind, rs.Scope.Namespace, rs.Tag, rs.Attribute,
+	scope := string(rs.Scope.Kind) + "/" + rs.Scope.Namespace
+	if len(rs.Scope.Selector) > 0 {
+		scope += "{" + formatSelector(rs.Scope.Selector) + "}"
+	}
+	return fmt.Sprintf("%s scope=%s tag=%s attr=%s metrics=%s mode=%s routes=[%s]",
+		rs.ID, scope, rs.Tag, rs.Attribute,
 		strings.Join(metrics, ","), rs.Mode, strings.Join(values, "|"))
 }
 
@@ -50,8 +54,8 @@ func TestRouteSets(t *testing.T) {
 			name: "CEL-only Telemetry",
 			input: telemetryWith(celTag(`"request.url_path == '/healthz' ? 'GET /healthz' : (request.method == 'POST' ? 'POST' : 'other')"`) +
 				"    - match: {metric: REQUEST_SIZE, mode: CLIENT}\n      tagOverrides:\n        op: {value: \"request.method == 'GET' ? 'read' : 'write'\"}\n"),
+			// op is only on the client side (RB022): no route set.
 			want: []string{
-				"shop/shop-telemetry/op scope=waypoint/shop tag=op attr= metrics=REQUEST_SIZE mode=CLIENT routes=[read|write]",
 				"shop/shop-telemetry/route_name scope=waypoint/shop tag=route_name attr= metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /healthz|POST|other]",
 			},
 		},
@@ -61,7 +65,7 @@ func TestRouteSets(t *testing.T) {
 				rename(rename(strings.Replace(pluginHead, waypointRefs, "  selector:\n    matchLabels: {app: a}\n", 1), "namespace: shop", "namespace: other"), "name: shop-routes", "name: other-routes")+"      - value: A\n        condition: request.url_path == '/a'\n",
 				meshTelemetry),
 			want: []string{
-				"other/other-routes/istio-system:mesh/route_name scope=workload/other tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[A]",
+				"other/other-routes/istio-system:mesh/route_name scope=workload/other{app=a} tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[A]",
 				"shop/shop-routes/istio-system:mesh/route_name scope=namespace/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]",
 			},
 		},
@@ -81,7 +85,8 @@ func TestRouteSets(t *testing.T) {
 					"    - match: {metric: REQUEST_SIZE}\n      tagOverrides:\n        route_name: {operation: REMOVE}\n"+
 					"    - match: {metric: RESPONSE_SIZE, mode: SERVER}\n      disabled: true\n"+
 					"    - match: {customMetric: my_metric}\n      tagOverrides:\n        other: {value: \"filter_state['wasm.istio_operationId']\"}\n")),
-			want: []string{"shop/shop-routes/shop-telemetry/route_name scope=waypoint/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION,RESPONSE_SIZE mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]"},
+			// RESPONSE_SIZE carries the tag on the client side only.
+			want: []string{"shop/shop-routes/shop-telemetry/route_name scope=waypoint/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]"},
 		},
 		{
 			name: "the plugin that runs last classifies first",
@@ -99,15 +104,25 @@ func TestRouteSets(t *testing.T) {
 				rename(strings.Replace(telemetryHead, waypointRefs, "", 1), "name: shop-telemetry", "name: ns-wide")+overridesOK),
 			want: []string{
 				"shop/shop-routes/ns-wide/route_name scope=waypoint/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]",
-				"side/shop-routes/shop-telemetry/route_name scope=workload/side tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]",
+				"side/shop-routes/shop-telemetry/route_name scope=workload/side{app=a,tier=web} tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]",
 			},
 		},
 		{
+			// GatewayClass istio-waypoint attaches only from the root
+			// namespace (pilot policyattachment.go, ShouldAttachPolicy).
 			name: "GatewayClass and Service targets meet the waypoint",
 			input: docs(nsWaypoint, gatewayWaypoint,
-				rename(pluginHead, "kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint", "kind: GatewayClass\n    group: gateway.networking.k8s.io\n    name: istio-waypoint")+matchesOK,
+				rename(rename(pluginHead, "kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint", "kind: GatewayClass\n    group: gateway.networking.k8s.io\n    name: istio-waypoint"), "namespace: shop", "namespace: istio-system")+matchesOK,
 				rename(telemetryHead, "kind: Gateway\n    group: gateway.networking.k8s.io\n    name: shop-waypoint", "kind: Service\n    name: items")+overridesOK),
-			want: []string{"shop/shop-routes/shop-telemetry/route_name scope=service/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]"},
+			want: []string{"shop/istio-system:shop-routes/shop-telemetry/route_name scope=service/shop tag=route_name attr=istio_operationId metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[GET /items|POST /items]"},
+		},
+		{
+			// Tag values compare by meaning: the same CEL spelt with other
+			// spacing and parentheses is one tag on both metrics.
+			name: "one CEL tag, two spellings",
+			input: telemetryWith(tagOn("REQUEST_COUNT", `"request.method == 'GET' ? 'r' : 'w'"`) +
+				tagOn("REQUEST_DURATION", `"(request.method=='GET') ? 'r' : 'w'"`)),
+			want: []string{"shop/shop-telemetry/route_name scope=waypoint/shop tag=route_name attr= metrics=REQUEST_COUNT,REQUEST_DURATION mode=CLIENT_AND_SERVER routes=[r|w]"},
 		},
 		{
 			name: "one tag, two values on different metrics: unique IDs",

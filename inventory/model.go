@@ -22,11 +22,15 @@ const (
 	ScopeWorkload ScopeKind = "workload"
 	// ScopeNamespace: neither selector nor targetRefs, outside the root namespace.
 	ScopeNamespace ScopeKind = "namespace"
-	// ScopeMesh: neither selector nor targetRefs, in the root namespace.
+	// ScopeMesh: every namespace. A WasmPlugin and a Telemetry in the root
+	// namespace without selector or targetRefs apply to every workload of
+	// the mesh; a root-namespace WasmPlugin with a selector applies to the
+	// workloads so labelled in every namespace (Selector is then set).
 	ScopeMesh ScopeKind = "mesh"
 )
 
-// RootNamespace is Istio's default root namespace: policies there apply mesh-wide.
+// RootNamespace is Istio's default root namespace (meshConfig.rootNamespace):
+// policies there apply mesh-wide. WithRootNamespace changes it.
 const RootNamespace = "istio-system"
 
 // TargetRef is one entry of spec.targetRefs.
@@ -43,7 +47,10 @@ type Scope struct {
 	Namespace string    `json:"namespace"`
 	// TargetRefs is set for ScopeWaypoint and ScopeService.
 	TargetRefs []TargetRef `json:"targetRefs,omitempty"`
-	// Selector is set for ScopeWorkload (spec.selector.matchLabels).
+	// Selector is set for ScopeWorkload, and for ScopeMesh when the
+	// classification runs only on workloads so labelled: the labels a
+	// workload must carry (the union of the plugin's and the Telemetry's
+	// spec.selector.matchLabels).
 	Selector map[string]string `json:"selector,omitempty"`
 }
 
@@ -76,6 +83,21 @@ type Route struct {
 	Source diag.Source `json:"source"`
 }
 
+// Producer is one attributegen config whose matches are part of a route
+// set. A config that fails to evaluate a condition leaves the attribute as
+// the configs that ran before it set it, so a route set with several is
+// evaluated config by config.
+type Producer struct {
+	Plugin diag.ObjectRef `json:"plugin"`
+	// Field is the path of the config's entry in spec.pluginConfig.attributes.
+	Field string `json:"field"`
+	// OnRequest: the config is evaluated ON_REQUEST, before any response.
+	OnRequest bool `json:"onRequest,omitempty"`
+	// Routes is how many of the route set's routes are this config's,
+	// following those of the producers before it in the list.
+	Routes int `json:"routes"`
+}
+
 // RouteSet is one route classification that reaches a metric tag: the
 // ordered routes, the tag they land on, which metrics carry it and where it
 // applies. Routes of one set share every recording rule and dashboard panel.
@@ -91,11 +113,16 @@ type RouteSet struct {
 	// when the Telemetry classifies with a pure CEL expression.
 	Attribute string  `json:"attribute,omitempty"`
 	Routes    []Route `json:"routes"`
-	// Metrics are the Istio metrics that carry Tag, expanded (never ALL_METRICS), sorted.
+	// Producers are the attributegen configs the routes come from, in the
+	// order of Routes: the config that runs last first. Empty for CEL.
+	Producers []Producer `json:"producers,omitempty"`
+	// Metrics are the Istio request metrics that carry Tag on the server
+	// side (reporter=destination or waypoint), which the bundle reads:
+	// expanded (never ALL_METRICS), sorted. A tag only on the client side
+	// gets no route set (diag.CodeClientOnlyTag).
 	Metrics []Metric `json:"metrics"`
-	// Mode is the side whose metrics carry Tag, as Telemetry's match.mode
-	// spells it: CLIENT_AND_SERVER, CLIENT (reporter=source) or SERVER
-	// (reporter=destination or waypoint).
+	// Mode is the sides whose metrics carry Tag, as Telemetry's match.mode
+	// spells it: CLIENT_AND_SERVER or SERVER.
 	Mode string `json:"mode"`
 	// Plugin is the WasmPlugin that computes the attribute; zero for CEL-only sets.
 	Plugin diag.ObjectRef `json:"plugin,omitzero"`
@@ -147,10 +174,45 @@ type Gateway struct {
 // WaypointClass is the GatewayClass of Istio waypoints.
 const WaypointClass = "istio-waypoint"
 
+// Tag is a route tag a Telemetry writes: a tag override that reads a Wasm
+// attribute or classifies with CEL, on a request metric. Route sets are
+// built from tags; a tag that no classification reaches, or that reads
+// "unknown" for every request, is still here, so that explain can say what
+// the metric shows.
+type Tag struct {
+	// Name is the metric label (route_name, request_operation, ...).
+	Name      string         `json:"name"`
+	Telemetry diag.ObjectRef `json:"telemetry"`
+	// Value is the tag value expression as written.
+	Value string `json:"value"`
+	// Attribute is the Wasm attribute Value reads; empty for CEL.
+	Attribute string `json:"attribute,omitempty"`
+	// Scope is where the Telemetry applies.
+	Scope Scope `json:"scope"`
+	// Metrics and Mode are as in RouteSet, except that a tag only on the
+	// client side lists the client's metrics and has Mode CLIENT.
+	Metrics []Metric `json:"metrics"`
+	Mode    string   `json:"mode"`
+	// Unknown, when set, says why the tag reads "unknown" for every request
+	// (a bare attribute, an attribute nothing produces where the Telemetry
+	// applies, an attribute Istio moved); no route set is built then.
+	Unknown string `json:"unknown,omitempty"`
+	// RouteSets are the IDs of the route sets that classify the tag, each
+	// for its own workloads (see RouteSet.Scope); sorted.
+	RouteSets []string    `json:"routeSets,omitempty"`
+	Field     string      `json:"field"`
+	Source    diag.Source `json:"source"`
+}
+
+// ClientOnly reports a tag only on client-side metrics (reporter=source).
+func (t *Tag) ClientOnly() bool { return t.Mode == "CLIENT" }
+
 // Inventory is everything routebundle knows about the mesh's route classification.
 type Inventory struct {
 	// RouteSets are sorted by ID.
-	RouteSets   []RouteSet  `json:"routeSets"`
+	RouteSets []RouteSet `json:"routeSets"`
+	// Tags are sorted by Telemetry, name and field.
+	Tags        []Tag       `json:"tags"`
 	Namespaces  []Namespace `json:"namespaces,omitempty"`
 	Gateways    []Gateway   `json:"gateways,omitempty"`
 	Diagnostics diag.List   `json:"-"`

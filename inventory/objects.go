@@ -25,21 +25,44 @@ type policy struct {
 	// targetRefsField is the path of the targetRefs (or legacy targetRef).
 	targetRefsField manifest.Path
 	selector        map[string]string
+	// root: the policy is in the root namespace.
+	root bool
 }
 
 func (p *policy) hasTargetRefs() bool { return len(p.targetRefs) > 0 }
 func (p *policy) hasSelector() bool   { return len(p.selector) > 0 }
+func (p *policy) isPlugin() bool      { return p.obj.Kind == "WasmPlugin" }
 
-// meshWide reports a policy in the root namespace that Istio applies to
-// every namespace: one without targetRefs, and for a Telemetry also without
-// selector (a root Telemetry with a selector only selects workloads of the
-// root namespace, while a root WasmPlugin's selector picks workloads
-// mesh-wide).
+// meshWide reports a policy that Istio applies in every namespace. Pilot
+// looks WasmPlugins up in the proxy's namespace and the root namespace
+// (istio/istio pilot/pkg/model/push_context.go, WasmPluginsByListenerInfo),
+// and matches a selector against the workload's labels alone
+// (policyattachment.go, isSelected): a root WasmPlugin applies mesh-wide,
+// with or without selector. Telemetries are looked up in the proxy's
+// namespace, plus the root namespace's one without selector or targetRefs
+// (telemetry.go, applicableTelemetries): a root Telemetry with a selector
+// only selects workloads of the root namespace. A root WasmPlugin whose
+// targetRefs name GatewayClass istio-waypoint reaches every waypoint
+// (policyattachment.go, ShouldAttachPolicy).
 func (p *policy) meshWide() bool {
-	if p.namespace != RootNamespace || p.hasTargetRefs() {
+	if !p.root {
 		return false
 	}
-	return p.obj.Kind == "WasmPlugin" || !p.hasSelector()
+	if p.hasTargetRefs() {
+		return p.isPlugin() && p.waypointClassRef()
+	}
+	return p.isPlugin() || !p.hasSelector()
+}
+
+// waypointClassRef reports a targetRef to GatewayClass istio-waypoint,
+// which attaches only from the root namespace.
+func (p *policy) waypointClassRef() bool {
+	for _, r := range p.targetRefs {
+		if r.Kind == "GatewayClass" && r.Name == WaypointClass {
+			return true
+		}
+	}
+	return false
 }
 
 // scope is where the policy alone applies.
@@ -57,7 +80,10 @@ func (p *policy) scope() Scope {
 	case p.hasSelector():
 		s.Kind = ScopeWorkload
 		s.Selector = p.selector
-	case p.namespace == RootNamespace:
+		if p.root && p.isPlugin() {
+			s.Kind = ScopeMesh
+		}
+	case p.root:
 		s.Kind = ScopeMesh
 	default:
 		s.Kind = ScopeNamespace
@@ -72,6 +98,15 @@ const (
 	phaseAuthn       = "AUTHN"
 	phaseAuthz       = "AUTHZ"
 	phaseStats       = "STATS"
+)
+
+// attributegen's own phases (istio/proxy extensions/attributegen/config.proto
+// at 359dcd3a, the build Istio ships): AFTER_RESPONSE (= 0, the default,
+// alias PHASE_UNSPECIFIED) and ON_REQUEST.
+const (
+	evalAfterResponse = "AFTER_RESPONSE"
+	evalOnRequest     = "ON_REQUEST"
+	evalUnspecified   = "PHASE_UNSPECIFIED"
 )
 
 // phaseRank orders phases as the filter chain runs them.
@@ -101,7 +136,7 @@ type attrConfig struct {
 	index  int
 	field  manifest.Path
 	output string
-	// evalPhase is attributegen's own phase: ON_LOG (default) or ON_REQUEST.
+	// evalPhase is attributegen's own phase: AFTER_RESPONSE (default) or ON_REQUEST.
 	evalPhase string
 	matches   []Route
 }
@@ -121,11 +156,14 @@ type override struct {
 	field manifest.Path
 	// metric is the standard metric matched; "" for customMetric, which no
 	// route set uses.
-	metric   Metric
-	custom   bool
-	mode     string
-	disabled bool
-	tags     []tagOverride
+	metric Metric
+	custom bool
+	mode   string
+	// disabled is the value of disabled when disabledSet; an override
+	// without the field leaves the metric as it was.
+	disabled    bool
+	disabledSet bool
+	tags        []tagOverride
 }
 
 type tagOverride struct {

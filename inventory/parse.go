@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/routebundle/routebundle/manifest"
@@ -72,7 +73,12 @@ func parseWasmPlugin(f *fields, o *manifest.Object) *wasmPlugin {
 	if ph, ok := f.enum(spec, "phase", pathSpec.Key("phase"), phaseUnspecified, phaseAuthn, phaseAuthz, phaseStats); ok && ph != phaseUnspecified {
 		w.phase = ph
 	}
-	w.priority = f.integer(spec, "priority", pathSpec.Key("priority"))
+	// Pilot sorts a plugin without priority after every plugin with one
+	// (push_context.go: a nil priority counts as math.MinInt32).
+	w.priority = math.MinInt32
+	if spec["priority"] != nil {
+		w.priority = f.integer(spec, "priority", pathSpec.Key("priority"))
+	}
 	pcPath := pathSpec.Key("pluginConfig")
 	pc, ok := f.mapping(spec, "pluginConfig", pcPath)
 	if !ok {
@@ -100,9 +106,9 @@ func parseAttrConfig(f *fields, v any, path manifest.Path) (attrConfig, bool) {
 	if !ok {
 		return attrConfig{}, false
 	}
-	ac := attrConfig{field: path, evalPhase: "ON_LOG"}
+	ac := attrConfig{field: path, evalPhase: evalAfterResponse}
 	ac.output = f.requiredStr(m, "output_attribute", path.Key("output_attribute"))
-	if ph, ok := f.enum(m, "phase", path.Key("phase"), "ON_LOG", "ON_REQUEST"); ok {
+	if ph, ok := f.enum(m, "phase", path.Key("phase"), evalAfterResponse, evalOnRequest, evalUnspecified); ok && ph == evalOnRequest {
 		ac.evalPhase = ph
 	}
 	ac.matches = parseList(f, m, "match", path.Key("match"), parseMatch)
@@ -202,6 +208,8 @@ func parseOverride(f *fields, v any, path manifest.Path) (override, bool) {
 		}
 	}
 	ov.disabled = f.boolean(m, "disabled", path.Key("disabled"))
+	_, isBool := m["disabled"].(bool)
+	ov.disabledSet = isBool
 	tagsPath := path.Key("tagOverrides")
 	tags, _ := f.mapping(m, "tagOverrides", tagsPath)
 	for _, name := range slices.Sorted(maps.Keys(tags)) {

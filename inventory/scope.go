@@ -37,7 +37,9 @@ func sameNamespaces(a, b *policy) bool {
 }
 
 // compatibleSelectors reports whether some workload could carry both label
-// sets.
+// sets: a selector matches a workload whose labels include all of it
+// (pilot's isSelected: SubsetOf), so only the same key with different
+// values keeps two selectors apart.
 func compatibleSelectors(a, b map[string]string) bool {
 	for k, v := range a {
 		if w, ok := b[k]; ok && w != v {
@@ -45,6 +47,28 @@ func compatibleSelectors(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// subsetOf reports whether every label of a is in b: a workload selected by
+// b is then also selected by a.
+func subsetOf(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// union is the labels of both selectors (which are compatible).
+func union(a, b map[string]string) map[string]string {
+	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(a)+len(b))
+	maps.Copy(out, a)
+	maps.Copy(out, b)
+	return out
 }
 
 // target is a normalised targetRef.
@@ -60,6 +84,11 @@ func (p *policy) targets() []target {
 			ns = p.namespace
 		}
 		if r.Kind == "GatewayClass" {
+			// GatewayClass istio-waypoint attaches only from the root
+			// namespace (policyattachment.go, ShouldAttachPolicy).
+			if !p.root || r.Name != WaypointClass {
+				continue
+			}
 			ns = ""
 		}
 		out = append(out, target{kind: r.Kind, namespace: ns, name: r.Name})
@@ -121,40 +150,16 @@ func (st *state) proxiesOf(t target) []string {
 	return nil
 }
 
-// joinScope is where a route set applies: the narrower of the plugin's and
-// the Telemetry's scopes (the Telemetry's when equally narrow), in the
-// namespace both meet in.
-func joinScope(w *wasmPlugin, t *telemetry) Scope {
-	ws, ts := w.scope(), t.scope()
-	ns := t.namespace
-	if t.meshWide() {
-		ns = w.namespace
-	}
-	var s Scope
-	switch {
-	case scopeRank(ws.Kind) < scopeRank(ts.Kind):
-		s = ws
-	case ws.Kind == ScopeWorkload && ts.Kind == ScopeWorkload:
-		s = ts
-		s.Selector = maps.Clone(ts.Selector)
-		maps.Copy(s.Selector, ws.Selector)
-	default:
+// waypointScope is where a route set of plugins with targetRefs applies
+// in namespace ns: the plugin's targets, or the Telemetry's when they are
+// narrower (a Service of the waypoint).
+func waypointScope(w *wasmPlugin, t *telemetry, ns string) Scope {
+	s := w.scope()
+	if ts := t.scope(); ts.Kind == ScopeService || (ts.Kind == ScopeWaypoint && s.Kind != ScopeService) {
 		s = ts
 	}
 	s.TargetRefs = slices.Clone(s.TargetRefs)
-	if s.Kind == ScopeMesh && ns != RootNamespace {
-		s.Kind = ScopeNamespace
-	}
+	s.Selector = nil
 	s.Namespace = ns
 	return s
-}
-
-func scopeRank(k ScopeKind) int {
-	switch k {
-	case ScopeWaypoint, ScopeService, ScopeWorkload:
-		return 0
-	case ScopeNamespace:
-		return 1
-	}
-	return 2
 }

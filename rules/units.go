@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -32,12 +33,25 @@ const (
 // one namespace (or of the whole mesh) that carry one route tag. Route sets
 // that select the same traffic share a unit, because two rules recording
 // the same series would collide in Prometheus.
+//
+// A route set of the root namespace applies in every namespace
+// (inventory.ScopeMesh): all of them with one tag share one mesh unit,
+// which selects every namespace but those with a unit of their own for the
+// tag. When each of its route sets runs only on workloads with an app label
+// (a root WasmPlugin's selector, as Istio's classify-metrics task and
+// Kiali's demo write them), the unit selects those workloads by
+// destination_app, the label Istio's stats filter fills from the
+// workload's app label (istio/proxy extensions/common/metadata_object.h,
+// AppNameLabel): a mesh-wide Telemetry also tags every other workload, as
+// "unknown", and those are not the classified routes' traffic.
 type unit struct {
 	// namespace is the destination_workload_namespace selected; "" for a
 	// mesh-wide set, which selects every namespace except exclude.
 	namespace string
 	exclude   []string
-	tag       string
+	// apps, when set, are the destination_app values a mesh unit selects.
+	apps []string
+	tag  string
 	// sets are sorted by ID; the first decides the set-wide policy.
 	sets    []*inventory.RouteSet
 	policy  policy.SetPolicy
@@ -106,6 +120,9 @@ func buildUnits(inv *inventory.Inventory, c *compiled) ([]*unit, diag.List) {
 		u.sets = append(u.sets, rs)
 		u.latency = u.latency || rs.HasLatency()
 	}
+	for _, u := range units {
+		u.apps = meshApps(u)
+	}
 	excludeOwnUnits(units)
 	nameUnits(units, c.Namespace)
 	return units, diags
@@ -126,12 +143,33 @@ func usable(rs *inventory.RouteSet) (diag.Diagnostic, bool) {
 	return d, true
 }
 
+// keyOf is the traffic a route set selects: its namespace, or for a set of
+// the root namespace (with or without a selector) every namespace.
 func keyOf(rs *inventory.RouteSet) unitKey {
 	if rs.Scope.Kind == inventory.ScopeMesh {
 		return unitKey{mesh: true, tag: rs.Tag}
 	}
 	ns := cmp.Or(rs.Scope.Namespace, rs.Namespace)
 	return unitKey{namespace: ns, tag: rs.Tag}
+}
+
+// meshApps returns the app labels that select the workloads of a mesh
+// unit, or nil when some route set of it runs without an app selector
+// (then the unit takes every workload the tag is on).
+func meshApps(u *unit) []string {
+	if u.namespace != "" || u.sets[0].Scope.Kind != inventory.ScopeMesh {
+		return nil
+	}
+	var apps []string
+	for _, rs := range u.sets {
+		app, ok := rs.Scope.Selector["app"]
+		if !ok {
+			return nil
+		}
+		apps = append(apps, app)
+	}
+	slices.Sort(apps)
+	return slices.Compact(apps)
 }
 
 // merge adds a second route set to the unit: the first set's policy stays,
@@ -217,9 +255,20 @@ func (u *unit) namespaces() []*labels.Matcher {
 	return ms
 }
 
-// scope selects the unit's namespaces and the presence of the route tag.
+// scope selects the unit's namespaces, its workloads and the presence of
+// the route tag in Istio's metrics. The recorded series keep no app label:
+// only the namespaces tell units apart there, and a mesh unit is the only
+// one of its tag outside the namespaces it excludes.
 func (u *unit) scope() []*labels.Matcher {
-	return append(u.namespaces(), neq(u.tag, ""))
+	ms := u.namespaces()
+	if len(u.apps) > 0 {
+		quoted := make([]string, len(u.apps))
+		for i, a := range u.apps {
+			quoted[i] = regexp.QuoteMeta(a)
+		}
+		ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, series.LabelApp, strings.Join(quoted, "|")))
+	}
+	return append(ms, neq(u.tag, ""))
 }
 
 // raw selects an Istio metric as the server side reports it.

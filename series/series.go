@@ -21,7 +21,9 @@ const (
 	LabelResponseCode      = "response_code"
 	LabelWorkloadNamespace = "destination_workload_namespace"
 	LabelWorkload          = "destination_workload"
-	LabelLE                = "le"
+	// LabelApp is the destination workload's app label, as Istio copies it.
+	LabelApp = "destination_app"
+	LabelLE  = "le"
 	// LabelQuantile is added by the latency recording rules.
 	LabelQuantile = "quantile"
 )

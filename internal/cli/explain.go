@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,13 +23,17 @@ import (
 	"github.com/routebundle/routebundle/series"
 )
 
-const explainUsage = `[PATH...] --namespace NS [--labels k=v,...] [--header k=v]... [-o text|json] METHOD PATH_AND_QUERY
+const explainUsage = `[PATH...] --namespace NS [--labels k=v,...] [--header k=v]... [--response-code N] [--grpc-status N] [--response-header k=v]... [--root-namespace NS] [-o text|json] METHOD PATH_AND_QUERY
 
-Shows, for every route set that applies to a request in namespace NS, the
-route value the request gets and the attributegen match that fired, or
-"unknown" and why. Conditions are evaluated as attributegen does: in order,
-first true wins, request.url_path without the query string. With no PATH
-the embedded podinfo example is read. PATH_AND_QUERY may be a full URL.
+Shows, for every route tag on requests to workloads of namespace NS, the
+value the request gets and the attributegen match that fired, or "unknown"
+and why. Conditions are evaluated as attributegen does: in order, first true
+wins, request.url_path without the query string, a condition that fails to
+evaluate stops the config. attributegen runs after the response by default:
+give the response with --response-code, --grpc-status and --response-header
+to explain conditions on response.*. With no PATH the embedded podinfo
+example is read. PATH_AND_QUERY may be a full URL; flags may come anywhere.
+Exits 1 when the input has error diagnostics (bundlegen lint lists them).
 `
 
 // explainQuery is what to explain: a request arriving at workloads of a namespace.
@@ -39,55 +45,172 @@ type explainQuery struct {
 }
 
 func runExplain(_ context.Context, env *Env, args []string) error {
-	q, paths, format, err := parseExplainArgs(env, args)
+	a, err := parseExplainArgs(env, args)
 	if err != nil {
 		return err
 	}
-	aenv, inv, err := loadInventory(env, paths)
+	aenv, inv, err := loadInventory(env, a.paths, inventory.WithRootNamespace(a.root))
 	if err != nil {
 		return err
 	}
-	x := explain(aenv, inv, q)
-	if format == "json" {
-		return x.writeJSON(env.Stdout)
+	tenv, err := attrgen.NewTagEnv()
+	if err != nil {
+		return err
+	}
+	x := explain(dialects{aenv, tenv}, inv, a.query)
+	write := x.writeText
+	if a.format == "json" {
+		write = x.writeJSON
+	}
+	if err := write(env.Stdout); err != nil {
+		return fmt.Errorf("explain: writing: %w", err)
 	}
 	if n := countErrors(inv.Diagnostics); n > 0 {
-		fmt.Fprintf(env.Stderr, "bundlegen: the input has %d error diagnostic(s); `bundlegen lint` lists them\n", n)
+		fmt.Fprintf(env.Stderr, "bundlegen: the input has %d error diagnostic(s), so some tags read %q whatever the request; `bundlegen lint` lists them\n", n, series.UnknownRoute)
+		return findings()
 	}
-	return x.writeText(env.Stdout)
+	return nil
 }
 
-func parseExplainArgs(env *Env, args []string) (explainQuery, []string, string, error) {
-	var q explainQuery
+// explainArgs is explain's command line.
+type explainArgs struct {
+	query  explainQuery
+	paths  []string
+	format string
+	root   string
+}
+
+func parseExplainArgs(env *Env, args []string) (explainArgs, error) {
+	a := explainArgs{format: "text"}
 	var labels string
-	var headers headerFlags
-	format := "text"
+	var headers, respHeaders headerFlags
+	var code, grpc intFlag
 	fs := newFlagSet(env, "explain", explainUsage)
-	fs.StringVar(&q.Namespace, "namespace", "", "`NS`: the namespace the request is sent to (required)")
+	fs.StringVar(&a.query.Namespace, "namespace", "", "`NS`: the namespace the request is sent to (required)")
 	fs.StringVar(&labels, "labels", "", "labels `k=v,...` of the destination workload, for selector-scoped route sets")
 	fs.Var(&headers, "header", "request header `k=v` (repeatable)")
-	fs.StringVar(&format, "o", format, "output `format`: text or json")
+	fs.Var(&code, "response-code", "the response's status `code` (response.code), for conditions on the response")
+	fs.Var(&grpc, "grpc-status", "the response's gRPC `status` (response.grpc_status)")
+	fs.Var(&respHeaders, "response-header", "response header `k=v` (repeatable)")
+	fs.StringVar(&a.format, "o", a.format, "output `format`: text or json")
+	rootNamespaceFlag(fs, &a.root)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return q, nil, "", err
+		return a, err
 	}
-	if format != "text" && format != "json" {
-		return q, nil, "", usageError(fmt.Errorf("explain: -o must be text or json, not %q", format))
+	if a.format != "text" && a.format != "json" {
+		return a, usageError(fmt.Errorf("explain: -o must be text or json, not %q", a.format))
 	}
-	if q.Namespace == "" {
-		return q, nil, "", usageError(errors.New("explain: --namespace is required"))
+	if a.query.Namespace == "" {
+		return a, usageError(errors.New("explain: --namespace NS is required: the namespace the request is sent to"))
 	}
-	if len(pos) < 2 {
-		return q, nil, "", usageError(errors.New("explain: want METHOD and PATH_AND_QUERY after the manifest paths"))
+	if a.query.Labels, err = parseLabels(labels); err != nil {
+		return a, usageError(fmt.Errorf("explain: --labels: %w", err))
 	}
-	if q.Labels, err = parseLabels(labels); err != nil {
-		return q, nil, "", usageError(fmt.Errorf("explain: --labels: %w", err))
+	method, target, paths, err := splitExplainArgs(pos)
+	if err != nil {
+		return a, usageError(fmt.Errorf("explain: %w", err))
 	}
-	n := len(pos)
-	if q.Request, err = parseRequest(pos[n-2], pos[n-1], headers); err != nil {
-		return q, nil, "", usageError(fmt.Errorf("explain: %w", err))
+	if a.query.Request, err = parseRequest(method, target, headers); err != nil {
+		return a, usageError(fmt.Errorf("explain: %w", err))
 	}
-	return q, pos[:n-2], format, nil
+	if err := addResponse(&a.query.Request, code, grpc, respHeaders); err != nil {
+		return a, usageError(fmt.Errorf("explain: %w", err))
+	}
+	a.paths = paths
+	return a, nil
+}
+
+// rootNamespaceFlag registers --root-namespace, shared by the commands that
+// read Istio objects.
+func rootNamespaceFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "root-namespace", "", "Istio's root `namespace` (meshConfig.rootNamespace), whose WasmPlugins and Telemetries apply mesh-wide (default "+inventory.RootNamespace+")")
+}
+
+// intFlag is an integer flag that knows whether it was given.
+type intFlag struct {
+	v   int
+	set bool
+}
+
+func (f *intFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return strconv.Itoa(f.v)
+}
+
+func (f *intFlag) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("want a number, got %q", s)
+	}
+	f.v, f.set = v, true
+	return nil
+}
+
+// addResponse adds the response flags to req.
+func addResponse(req *attrgen.Request, code, grpc intFlag, headers headerFlags) error {
+	if code.set {
+		if code.v < 100 || code.v > 999 {
+			return fmt.Errorf("--response-code %d: want an HTTP status code (100..999)", code.v)
+		}
+		req.ResponseCode = code.v
+	}
+	if grpc.set {
+		if grpc.v < 0 || grpc.v > 16 {
+			return fmt.Errorf("--grpc-status %d: want a gRPC status code (0..16)", grpc.v)
+		}
+		req.Attributes = map[string]any{"response.grpc_status": int64(grpc.v)}
+	}
+	if headers != nil {
+		req.ResponseHeaders = headers
+	}
+	return nil
+}
+
+// httpMethod is what METHOD must look like: a token in capitals, as HTTP
+// methods are written (they are case-sensitive).
+var httpMethod = regexp.MustCompile(`^[A-Z][A-Z_-]*$`)
+
+// lowerMethod reports a standard HTTP method written in lower case.
+func lowerMethod(s string) bool {
+	switch s {
+	case "get", "head", "post", "put", "delete", "connect", "options", "trace", "patch":
+		return true
+	}
+	return false
+}
+
+// isTarget reports an argument that can only be PATH_AND_QUERY.
+func isTarget(s string) bool { return strings.HasPrefix(s, "/") || strings.Contains(s, "://") }
+
+// splitExplainArgs finds METHOD PATH_AND_QUERY among the positional
+// arguments, which may come before or after the manifest paths: METHOD is
+// the first argument in capitals followed by a path or URL. The rest are
+// manifest paths.
+func splitExplainArgs(pos []string) (method, target string, paths []string, err error) {
+	for i := 0; i+1 < len(pos); i++ {
+		if httpMethod.MatchString(pos[i]) && isTarget(pos[i+1]) {
+			return pos[i], pos[i+1], slices.Concat(pos[:i], pos[i+2:]), nil
+		}
+	}
+	if len(pos) == 0 {
+		return "", "", nil, errors.New("missing METHOD and PATH_AND_QUERY: say which request to explain, e.g. GET /healthz")
+	}
+	for i, p := range pos {
+		switch {
+		case httpMethod.MatchString(p) && i+1 == len(pos):
+			return "", "", nil, fmt.Errorf("missing PATH_AND_QUERY after METHOD %s, e.g. %s /healthz", p, p)
+		case httpMethod.MatchString(p):
+			return "", "", nil, fmt.Errorf("PATH_AND_QUERY after METHOD %s must start with / or be an absolute URL, got %q", p, pos[i+1])
+		case isTarget(p) && i > 0 && lowerMethod(pos[i-1]):
+			return "", "", nil, fmt.Errorf("METHOD must be in capitals, as HTTP methods are: %s, not %q", strings.ToUpper(pos[i-1]), pos[i-1])
+		case isTarget(p):
+			return "", "", nil, fmt.Errorf("missing METHOD before PATH_AND_QUERY %s, e.g. GET %s", p, p)
+		}
+	}
+	return "", "", nil, fmt.Errorf("missing METHOD and PATH_AND_QUERY after the manifest paths %s, e.g. GET /healthz", strings.Join(pos, " "))
 }
 
 // headerFlags collects repeated --header k=v (or "k: v") flags.
@@ -113,8 +236,8 @@ func (h *headerFlags) Set(v string) error {
 
 // parseRequest builds the request from METHOD and a path (or full URL).
 func parseRequest(method, target string, headers map[string]string) (attrgen.Request, error) {
-	if method == "" || strings.ContainsAny(method, " \t/") {
-		return attrgen.Request{}, fmt.Errorf("invalid METHOD %q", method)
+	if !httpMethod.MatchString(method) {
+		return attrgen.Request{}, fmt.Errorf("invalid METHOD %q: want an HTTP method in capitals, e.g. GET", method)
 	}
 	req := attrgen.Request{Method: method, Target: target, Headers: headers}
 	if !strings.HasPrefix(target, "/") {
@@ -130,12 +253,12 @@ func parseRequest(method, target string, headers map[string]string) (attrgen.Req
 // loadInventory reads the inventory of paths (the embedded example when
 // there are none) with a new CEL environment, which it also returns for
 // evaluating conditions. Unreadable input is a usage error.
-func loadInventory(env *Env, paths []string) (*attrgen.Env, *inventory.Inventory, error) {
+func loadInventory(env *Env, paths []string, opts ...inventory.Option) (*attrgen.Env, *inventory.Inventory, error) {
 	aenv, err := attrgen.NewEnv()
 	if err != nil {
 		return nil, nil, err
 	}
-	inv, err := readInventory(env, aenv, paths)
+	inv, err := readInventory(env, aenv, paths, opts...)
 	if err != nil {
 		return nil, nil, usageError(err)
 	}
@@ -143,7 +266,7 @@ func loadInventory(env *Env, paths []string) (*attrgen.Env, *inventory.Inventory
 }
 
 // readInventory reads manifests from paths, or the embedded example.
-func readInventory(env *Env, aenv *attrgen.Env, paths []string) (*inventory.Inventory, error) {
+func readInventory(env *Env, aenv *attrgen.Env, paths []string, opts ...inventory.Option) (*inventory.Inventory, error) {
 	var res *manifest.Result
 	var err error
 	if len(paths) == 0 {
@@ -154,7 +277,7 @@ func readInventory(env *Env, aenv *attrgen.Env, paths []string) (*inventory.Inve
 	if err != nil {
 		return nil, err
 	}
-	b, err := inventory.NewBuilder(aenv)
+	b, err := inventory.NewBuilder(aenv, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -171,14 +294,24 @@ func countErrors(l diag.List) int {
 	return n
 }
 
+// dialects are the two CEL environments: attributegen conditions and
+// Telemetry tag values (attrgen.Dialect).
+type dialects struct {
+	conditions, tags *attrgen.Env
+}
+
 // explanation is explain's result, rendered as text or JSON.
 type explanation struct {
-	Namespace  string            `json:"namespace"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Method     string            `json:"method"`
-	Target     string            `json:"target"`
-	RouteSets  []setExplanation  `json:"routeSets"`
-	OutOfScope []outOfScope      `json:"outOfScope,omitempty"`
+	Namespace string            `json:"namespace"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Method    string            `json:"method"`
+	Target    string            `json:"target"`
+	// RouteSets are the classifications that run for the request.
+	RouteSets []setExplanation `json:"routeSets"`
+	// Unclassified are the route tags the request carries that no route
+	// set classifies: they read "unknown", or are not on the server side.
+	Unclassified []tagExplanation `json:"unclassified,omitempty"`
+	OutOfScope   []outOfScope     `json:"outOfScope,omitempty"`
 }
 
 // setExplanation is the outcome for one route set in scope.
@@ -193,7 +326,10 @@ type setExplanation struct {
 	Value     string           `json:"value"`
 	Index     int              `json:"index"`
 	Reason    string           `json:"reason"`
-	Matches   []matchOutcome   `json:"matches"`
+	// Missing are the flags that would give the request the attributes a
+	// condition missed.
+	Missing []string       `json:"missing,omitempty"`
+	Matches []matchOutcome `json:"matches"`
 }
 
 // matchOutcome is what happened to one match entry.
@@ -201,9 +337,23 @@ type matchOutcome struct {
 	Index     int    `json:"index"`
 	Value     string `json:"value"`
 	Condition string `json:"condition,omitempty"`
-	// Outcome is true, false, error or skipped (not evaluated).
+	// Producer names the attributegen config, when the route set has several.
+	Producer string `json:"producer,omitempty"`
+	// Outcome is true, false, error, skipped (not evaluated) or overridden
+	// (true, but a config that runs later set the attribute).
 	Outcome string `json:"outcome"`
 	Error   string `json:"error,omitempty"`
+}
+
+// tagExplanation is a route tag on the request's metrics that no route set
+// classifies.
+type tagExplanation struct {
+	Tag       string         `json:"tag"`
+	Telemetry diag.ObjectRef `json:"telemetry"`
+	Attribute string         `json:"attribute,omitempty"`
+	// Value is "unknown", or "" for a tag not on the server side.
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
 }
 
 type outOfScope struct {
@@ -211,65 +361,355 @@ type outOfScope struct {
 	Reason string `json:"reason"`
 }
 
-// explain classifies q.Request with every route set of inv that applies to it.
-func explain(aenv *attrgen.Env, inv *inventory.Inventory, q explainQuery) explanation {
+// explain classifies q.Request with every route set of inv that applies to
+// it, and says why the other route tags on its metrics read what they read.
+func explain(d dialects, inv *inventory.Inventory, q explainQuery) explanation {
 	x := explanation{Namespace: q.Namespace, Labels: q.Labels, Method: q.Request.Method, Target: q.Request.Target,
 		RouteSets: []setExplanation{}}
+	chosen := chooseSets(inv, q)
 	for i := range inv.RouteSets {
 		rs := &inv.RouteSets[i]
-		if why := outOfScopeReason(rs, q); why != "" {
+		if why := chosen[rs.ID]; why != "" {
 			x.OutOfScope = append(x.OutOfScope, outOfScope{ID: rs.ID, Reason: why})
 			continue
 		}
-		x.RouteSets = append(x.RouteSets, explainSet(aenv, inv, rs, q))
+		x.RouteSets = append(x.RouteSets, explainSet(d, inv, rs, q))
+	}
+	for i := range inv.Tags {
+		if te, ok := unclassified(inv, &inv.Tags[i], chosen, q); ok {
+			x.Unclassified = append(x.Unclassified, te)
+		}
 	}
 	return x
+}
+
+// chooseSets returns, for every route set, why it does not classify the
+// request ("" when it does). Of the route sets of one tag, each for its own
+// class of workloads, the request gets the most specific that applies: its
+// namespace's over the mesh's, a larger selector over a smaller one.
+func chooseSets(inv *inventory.Inventory, q explainQuery) map[string]string {
+	why := make(map[string]string, len(inv.RouteSets))
+	byID := make(map[string]*inventory.RouteSet, len(inv.RouteSets))
+	for i := range inv.RouteSets {
+		rs := &inv.RouteSets[i]
+		byID[rs.ID] = rs
+		why[rs.ID] = outOfScopeReason(rs, q)
+	}
+	for _, tag := range inv.Tags {
+		var best *inventory.RouteSet
+		for _, id := range tag.RouteSets {
+			rs := byID[id]
+			if rs == nil || why[id] != "" {
+				continue
+			}
+			if best == nil || specificity(rs, q) > specificity(best, q) {
+				best = rs
+			}
+		}
+		for _, id := range tag.RouteSets {
+			if rs := byID[id]; rs != nil && best != nil && rs != best && why[id] == "" {
+				why[id] = fmt.Sprintf("route set %s classifies these workloads instead (%s)", best.ID, describeScope(best.Scope))
+			}
+		}
+	}
+	return why
+}
+
+// specificity ranks route sets of one tag that apply to a request.
+func specificity(rs *inventory.RouteSet, q explainQuery) int {
+	n := len(rs.Scope.Selector)
+	if rs.Scope.Kind != inventory.ScopeMesh && rs.Scope.Namespace == q.Namespace {
+		n += 1000
+	}
+	return n
 }
 
 // outOfScopeReason says why rs does not classify requests to q.Namespace
 // (with q.Labels), or "" when it does.
 func outOfScopeReason(rs *inventory.RouteSet, q explainQuery) string {
 	s := rs.Scope
-	if s.Kind == inventory.ScopeMesh {
-		return ""
-	}
-	if s.Namespace != q.Namespace {
+	if s.Kind != inventory.ScopeMesh && s.Namespace != q.Namespace {
 		return fmt.Sprintf("applies to namespace %s, not %s", s.Namespace, q.Namespace)
 	}
-	if s.Kind == inventory.ScopeWorkload {
-		for k, want := range s.Selector {
-			if v, ok := q.Labels[k]; !ok || v != want {
-				return fmt.Sprintf("selector %s does not match --labels", formatLabels(s.Selector))
+	if s.Kind == inventory.ScopeWorkload || s.Kind == inventory.ScopeMesh {
+		if !selected(s.Selector, q.Labels) {
+			if len(q.Labels) == 0 {
+				return fmt.Sprintf("runs on workloads labelled %s: give the destination's labels with --labels", formatLabels(s.Selector))
 			}
+			return fmt.Sprintf("runs on workloads labelled %s, not on %s", formatLabels(s.Selector), formatLabels(q.Labels))
 		}
 	}
 	return ""
 }
 
-func explainSet(aenv *attrgen.Env, inv *inventory.Inventory, rs *inventory.RouteSet, q explainQuery) setExplanation {
-	routes := make([]attrgen.Route, len(rs.Routes))
-	for i, r := range rs.Routes {
-		routes[i] = attrgen.Route{Value: r.Value, Condition: r.Condition}
+// selected reports whether a workload with labels matches selector, as
+// pilot's isSelected does (the selector's labels are a subset).
+func selected(selector, labels map[string]string) bool {
+	for k, want := range selector {
+		if v, ok := labels[k]; !ok || v != want {
+			return false
+		}
 	}
-	res := aenv.Classify(routes, q.Request)
+	return true
+}
+
+func describeScope(s inventory.Scope) string {
+	where := "namespace " + s.Namespace
+	if s.Kind == inventory.ScopeMesh {
+		where = "every namespace"
+	}
+	if len(s.Selector) > 0 {
+		return "workloads labelled " + formatLabels(s.Selector) + " in " + where
+	}
+	return string(s.Kind) + " scope, " + where
+}
+
+// tagApplies reports whether tag is on the metrics of requests to q.
+func tagApplies(tag *inventory.Tag, q explainQuery) bool {
+	s := tag.Scope
+	if s.Kind == inventory.ScopeMesh {
+		return true
+	}
+	if s.Namespace != q.Namespace {
+		return false
+	}
+	return s.Kind != inventory.ScopeWorkload || selected(s.Selector, q.Labels)
+}
+
+// unclassified explains a tag on the request's metrics that none of the
+// route sets chosen for the request classifies.
+func unclassified(inv *inventory.Inventory, tag *inventory.Tag, chosen map[string]string, q explainQuery) (tagExplanation, bool) {
+	if !tagApplies(tag, q) {
+		return tagExplanation{}, false
+	}
+	for _, id := range tag.RouteSets {
+		if chosen[id] == "" {
+			return tagExplanation{}, false
+		}
+	}
+	te := tagExplanation{Tag: tag.Name, Telemetry: tag.Telemetry, Attribute: tag.Attribute, Value: series.UnknownRoute}
+	switch {
+	case tag.Unknown != "":
+		te.Reason = fmt.Sprintf("the tag reads %q for every request: %s (bundlegen lint reports it)", series.UnknownRoute, tag.Unknown)
+	case tag.ClientOnly():
+		te.Value = ""
+		te.Reason = `the tag is only on client-side metrics (mode: CLIENT): the sending workload's proxy writes it on reporter="source" series, which routebundle does not read`
+	case tag.Attribute != "":
+		te.Reason = fmt.Sprintf("the tag is on these requests' metrics, but no attributegen config producing %s runs on the destination workload in namespace %s%s, so it reads %q",
+			tag.Attribute, q.Namespace, labelsClause(q.Labels), series.UnknownRoute)
+		if len(tag.RouteSets) > 0 {
+			te.Reason += "; it is classified on " + strings.Join(scopesOf(inv, tag), "; ")
+		}
+	default:
+		te.Reason = fmt.Sprintf("the tag is on these requests' metrics but no classification of it applies here, so it reads %q", series.UnknownRoute)
+	}
+	return te, true
+}
+
+func labelsClause(l map[string]string) string {
+	if len(l) == 0 {
+		return " (no --labels given)"
+	}
+	return " labelled " + formatLabels(l)
+}
+
+// scopesOf lists where the route sets of tag classify.
+func scopesOf(inv *inventory.Inventory, tag *inventory.Tag) []string {
+	var out []string
+	for i := range inv.RouteSets {
+		if rs := &inv.RouteSets[i]; slices.Contains(tag.RouteSets, rs.ID) {
+			out = append(out, describeScope(rs.Scope))
+		}
+	}
+	return out
+}
+
+func explainSet(d dialects, inv *inventory.Inventory, rs *inventory.RouteSet, q explainQuery) setExplanation {
 	proxy, notes := proxyOf(inv, rs, q.Namespace)
 	se := setExplanation{
 		ID: rs.ID, Objects: setObjects(rs), Tag: rs.Tag, Attribute: rs.Attribute,
 		Scope: string(rs.Scope.Kind), Proxy: proxy, Notes: notes,
-		Value: res.Value, Index: res.Index, Reason: res.Reason,
-		Matches: make([]matchOutcome, len(routes)),
+		Matches: make([]matchOutcome, len(rs.Routes)),
 	}
 	if rs.Attribute == "" {
-		se.Reason = celReason(res, len(routes))
-	}
-	for i, r := range routes {
-		m := matchOutcome{Index: i, Value: r.Value, Condition: r.Condition, Outcome: outcome(res, i)}
-		if err := res.Errors[i]; err != nil {
-			m.Error = err.Error()
-		}
-		se.Matches[i] = m
+		classifyCEL(d.tags, rs, q.Request, &se)
+	} else {
+		classifyWasm(d.conditions, rs, q.Request, &se)
 	}
 	return se
+}
+
+// classifyCEL evaluates a route set read from a Telemetry's CEL tag value
+// (cond ? 'A' : ... : 'fallback', whose last route is the fallback), in the
+// stats filter's dialect.
+func classifyCEL(env *attrgen.Env, rs *inventory.RouteSet, req attrgen.Request, se *setExplanation) {
+	routes := attrgenRoutes(rs.Routes)
+	res := env.Classify(routes, req)
+	se.Value, se.Index = res.Value, res.Index
+	se.Reason = celReason(res, len(routes))
+	for i, r := range routes {
+		se.Matches[i] = matchOutcome{Index: i, Value: r.Value, Condition: r.Condition, Outcome: outcome(res, i), Error: errText(res.Errors[i])}
+	}
+	if stop := stoppedAt(res); stop >= 0 {
+		se.Missing, se.Reason = explainMissing(res.Errors[stop], rs.Routes[stop], se.Reason, false)
+	}
+}
+
+func attrgenRoutes(rs []inventory.Route) []attrgen.Route {
+	out := make([]attrgen.Route, len(rs))
+	for i, r := range rs {
+		out[i] = attrgen.Route{Value: r.Value, Condition: r.Condition}
+	}
+	return out
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// segment is the routes of one attributegen config within a route set.
+type segment struct {
+	inventory.Producer
+	start, end int
+}
+
+// segments splits a route set's routes by config; they are listed with the
+// config that runs last first. A route set without producers is one config.
+func segments(rs *inventory.RouteSet) []segment {
+	if len(rs.Producers) == 0 {
+		return []segment{{Producer: inventory.Producer{Plugin: rs.Plugin}, end: len(rs.Routes)}}
+	}
+	out := make([]segment, 0, len(rs.Producers))
+	start := 0
+	for _, p := range rs.Producers {
+		end := min(start+p.Routes, len(rs.Routes))
+		out = append(out, segment{Producer: p, start: start, end: end})
+		start = end
+	}
+	return out
+}
+
+// classifyWasm evaluates the attributegen configs of a route set as Envoy
+// runs them: each config on its own (one whose condition fails to evaluate
+// leaves the attribute as the configs before it set it), the value of the
+// last config that sets the attribute winning.
+func classifyWasm(env *attrgen.Env, rs *inventory.RouteSet, req attrgen.Request, se *setExplanation) {
+	se.Value, se.Index = series.UnknownRoute, -1
+	segs := segments(rs)
+	var reasons []string
+	for _, sg := range segs {
+		routes := rs.Routes[sg.start:sg.end]
+		if len(routes) == 0 {
+			continue
+		}
+		r := req
+		if sg.OnRequest {
+			r = withoutResponse(req)
+		}
+		res := env.Classify(attrgenRoutes(routes), r)
+		won := se.Index < 0 && res.Index >= 0
+		for i := range routes {
+			m := matchOutcome{Index: sg.start + i, Value: routes[i].Value, Condition: routes[i].Condition,
+				Outcome: outcome(res, i), Error: errText(res.Errors[i])}
+			if len(segs) > 1 {
+				m.Producer = sg.Plugin.String() + " " + sg.Field
+			}
+			if m.Outcome == "true" && !won {
+				m.Outcome = "overridden"
+			}
+			se.Matches[sg.start+i] = m
+		}
+		reason := res.Reason
+		if stop := stoppedAt(res); stop >= 0 {
+			var missing []string
+			missing, reason = explainMissing(res.Errors[stop], routes[stop], reason, sg.OnRequest)
+			if se.Index < 0 {
+				se.Missing = append(se.Missing, missing...)
+			}
+		}
+		if won {
+			se.Value, se.Index = res.Value, sg.start+res.Index
+		}
+		if len(segs) > 1 {
+			reason = fmt.Sprintf("%s %s: %s", sg.Plugin, sg.Field, reason)
+		}
+		if se.Index < 0 || won {
+			reasons = append(reasons, reason)
+		}
+	}
+	if len(segs) > 1 {
+		reasons = append(reasons, "the config that runs last and sets the attribute wins, and it is listed first")
+	}
+	se.Reason = strings.Join(reasons, "; ")
+	slices.Sort(se.Missing)
+	se.Missing = slices.Compact(se.Missing)
+}
+
+// withoutResponse is req as an ON_REQUEST config sees it.
+func withoutResponse(req attrgen.Request) attrgen.Request {
+	req.ResponseCode, req.ResponseHeaders = 0, nil
+	if req.Attributes != nil {
+		req.Attributes = maps.Clone(req.Attributes)
+		for k := range req.Attributes {
+			if strings.HasPrefix(k, "response.") {
+				delete(req.Attributes, k)
+			}
+		}
+	}
+	return req
+}
+
+// stoppedAt returns the route whose evaluation failed and ended the
+// classification, or -1.
+func stoppedAt(res attrgen.Result) int {
+	if res.Index < 0 && res.Evaluated > 0 && res.Errors[res.Evaluated-1] != nil {
+		return res.Evaluated - 1
+	}
+	return -1
+}
+
+// explainMissing words an evaluation that failed for want of an attribute
+// the request does not have, and names the flag that gives it; otherwise it
+// returns reason as it is.
+func explainMissing(err error, r inventory.Route, reason string, onRequest bool) ([]string, string) {
+	attr, key := attrgen.Missing(err)
+	var flagName, what, why string
+	switch {
+	case strings.HasPrefix(attr, "response.") && onRequest:
+		return nil, reason + fmt.Sprintf(" (%s does not exist yet: this config is evaluated ON_REQUEST)", attr)
+	case attr == "response.code":
+		flagName, what, why = "--response-code", attr, "attributegen runs after the response by default"
+	case attr == "response.grpc_status":
+		flagName, what, why = "--grpc-status", attr, "only gRPC responses have one"
+	case attr == "response.headers" || attr == "response.trailers":
+		flagName, what, why = "--response-code or --response-header", attr, "attributegen runs after the response by default"
+	case key != "" && readsHeader(r.Condition, "response.headers", key):
+		flagName, what = "--response-header "+key+"=...", "response header "+key
+	case key != "" && readsHeader(r.Condition, "request.headers", key):
+		flagName, what = "--header "+key+"=...", "header "+key
+	case attr == "request.referer" || attr == "request.useragent":
+		flagName, what, why = "--header "+map[string]string{"request.referer": "referer", "request.useragent": "user-agent"}[attr]+"=...", attr, "Envoy sets it from a request header"
+	default:
+		return nil, reason
+	}
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	return []string{flagName}, fmt.Sprintf("the condition reads %s, which this request does not have%s: give it with %s; a condition that fails to evaluate stops the classification and leaves the tag %q",
+		what, why, flagName, series.UnknownRoute)
+}
+
+// readsHeader reports whether a condition looks key up in the header map m.
+func readsHeader(cond, m, key string) bool {
+	for _, f := range []string{"['" + key + "']", `["` + key + `"]`, "." + key} {
+		if strings.Contains(cond, m+f) {
+			return true
+		}
+	}
+	return false
 }
 
 // celReason explains res for a route set read from a Telemetry's CEL tag
@@ -302,7 +742,12 @@ func outcome(res attrgen.Result, i int) string {
 
 func setObjects(rs *inventory.RouteSet) []diag.ObjectRef {
 	var objs []diag.ObjectRef
-	if rs.Plugin.Name != "" {
+	for _, p := range rs.Producers {
+		if !slices.Contains(objs, p.Plugin) {
+			objs = append(objs, p.Plugin)
+		}
+	}
+	if len(objs) == 0 && rs.Plugin.Name != "" {
 		objs = append(objs, rs.Plugin)
 	}
 	return append(objs, rs.Telemetry)
@@ -339,6 +784,9 @@ func proxyOf(inv *inventory.Inventory, rs *inventory.RouteSet, ns string) (strin
 	where := "namespace " + ns
 	if rs.Scope.Kind == inventory.ScopeMesh {
 		where = "the mesh (policy in root namespace " + rs.Scope.Namespace + ")"
+		if len(rs.Scope.Selector) > 0 {
+			where = "workloads labelled " + formatLabels(rs.Scope.Selector) + " in every namespace (policy in root namespace " + rs.Scope.Namespace + ")"
+		}
 	}
 	if rs.Plugin.Name == "" {
 		return "every proxy of " + where, nil
@@ -408,20 +856,34 @@ func (x explanation) writeText(w io.Writer) error {
 		fmt.Fprintf(&b, " (labels %s)", display(formatLabels(x.Labels)))
 	}
 	b.WriteString("\n")
-	if len(x.RouteSets) == 0 {
-		b.WriteString("\nno route set applies: requests to this namespace carry no route tag\n")
+	if len(x.RouteSets) == 0 && len(x.Unclassified) == 0 {
+		b.WriteString("\nno route tag applies: requests to this namespace carry none\n")
 	}
 	for _, s := range x.RouteSets {
 		s.writeText(&b)
 	}
+	for _, t := range x.Unclassified {
+		t.writeText(&b)
+	}
 	if len(x.OutOfScope) > 0 {
 		b.WriteString("\nnot in scope:\n")
 		for _, o := range x.OutOfScope {
-			fmt.Fprintf(&b, "  %s: %s\n", o.ID, o.Reason)
+			fmt.Fprintf(&b, "  %s: %s\n", o.ID, display(o.Reason))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func (t tagExplanation) writeText(b *strings.Builder) {
+	fmt.Fprintf(b, "\ntag %s (%s)\n", display(t.Tag), t.Telemetry)
+	if t.Attribute != "" {
+		fmt.Fprintf(b, "  attribute: %s\n", display(t.Attribute))
+	}
+	if t.Value != "" {
+		fmt.Fprintf(b, "  value:   %s\n", strconv.Quote(t.Value))
+	}
+	fmt.Fprintf(b, "  why:     %s\n", display(t.Reason))
 }
 
 func (s setExplanation) writeText(b *strings.Builder) {
@@ -445,7 +907,12 @@ func (s setExplanation) writeText(b *strings.Builder) {
 		fmt.Fprintf(b, "  match:   #%d %s\n", s.Index, displayCondition(s.Matches[s.Index].Condition))
 	}
 	fmt.Fprintf(b, "  why:     %s\n", display(s.Reason))
+	producer := ""
 	for _, m := range s.Matches {
+		if m.Producer != producer {
+			producer = m.Producer
+			fmt.Fprintf(b, "  %s:\n", display(producer))
+		}
 		fmt.Fprintf(b, "  #%-3d %-7s %s if %s\n", m.Index, m.Outcome, strconv.Quote(m.Value), displayCondition(m.Condition))
 		if m.Error != "" {
 			fmt.Fprintf(b, "        %s\n", display(m.Error))

@@ -76,11 +76,17 @@ func TestExplainUsage(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"no namespace", []string{"GET", "/"}, "--namespace is required"},
-		{"no request", []string{"--namespace", "a"}, "want METHOD and PATH_AND_QUERY"},
-		{"one positional", []string{"--namespace", "a", "/"}, "want METHOD and PATH_AND_QUERY"},
-		{"bad path", []string{"--namespace", "a", "GET", "healthz"}, "must start with / or be an absolute URL"},
-		{"bad method", []string{"--namespace", "a", "G T", "/"}, "invalid METHOD"},
+		{"no namespace", []string{"GET", "/"}, "--namespace NS is required"},
+		{"no request", []string{"--namespace", "a"}, "missing METHOD and PATH_AND_QUERY: say which request to explain, e.g. GET /healthz"},
+		{"no method", []string{"--namespace", "a", "/"}, "missing METHOD before PATH_AND_QUERY /, e.g. GET /"},
+		{"no path", []string{"--namespace", "a", "wasm.yaml", "GET"}, "missing PATH_AND_QUERY after METHOD GET"},
+		{"file names only", []string{"--namespace", "a", "wasm.yaml", "telemetry.yaml"}, "missing METHOD and PATH_AND_QUERY after the manifest paths wasm.yaml telemetry.yaml"},
+		{"bad path", []string{"--namespace", "a", "GET", "healthz"}, "PATH_AND_QUERY after METHOD GET must start with / or be an absolute URL"},
+		{"bad method", []string{"--namespace", "a", "G T", "/"}, "missing METHOD before PATH_AND_QUERY /"},
+		{"lower-case method", []string{"--namespace", "a", "get", "/"}, "METHOD must be in capitals, as HTTP methods are: GET"},
+		{"bad response code", []string{"--namespace", "a", "--response-code", "42", "GET", "/"}, "--response-code 42: want an HTTP status code"},
+		{"response code not a number", []string{"--namespace", "a", "--response-code", "ok", "GET", "/"}, "want a number"},
+		{"bad grpc status", []string{"--namespace", "a", "--grpc-status", "17", "GET", "/"}, "--grpc-status 17"},
 		{"bad labels", []string{"--namespace", "a", "--labels", "app", "GET", "/"}, "--labels"},
 		{"bad header", []string{"--namespace", "a", "--header", "novalue", "GET", "/"}, "want k=v"},
 		{"bad format", []string{"--namespace", "a", "-o", "yaml", "GET", "/"}, "-o must be text or json"},
@@ -151,11 +157,22 @@ func scopeInventory() *inventory.Inventory {
 	}
 }
 
-func TestExplainScopes(t *testing.T) {
+// testDialects returns both CEL environments.
+func testDialects(t *testing.T) dialects {
+	t.Helper()
 	aenv, err := attrgen.NewEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
+	tenv, err := attrgen.NewTagEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dialects{aenv, tenv}
+}
+
+func TestExplainScopes(t *testing.T) {
+	d := testDialects(t)
 	inv := scopeInventory()
 	tests := []struct {
 		name       string
@@ -180,7 +197,7 @@ func TestExplainScopes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := explainQuery{Namespace: "shop", Labels: tt.labels,
 				Request: attrgen.Request{Method: "GET", Target: "/cart/1", Headers: tt.headers}}
-			x := explain(aenv, inv, q)
+			x := explain(d, inv, q)
 			got := map[string]string{}
 			for _, s := range x.RouteSets {
 				got[s.ID] = s.Value
@@ -206,11 +223,7 @@ func TestExplainScopes(t *testing.T) {
 
 // TestExplainScopesText pins the wording of proxies, notes and errors.
 func TestExplainScopesText(t *testing.T) {
-	aenv, err := attrgen.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := explain(aenv, scopeInventory(), explainQuery{Namespace: "shop", Labels: map[string]string{"app": "cart"},
+	x := explain(testDialects(t), scopeInventory(), explainQuery{Namespace: "shop", Labels: map[string]string{"app": "cart"},
 		Request: attrgen.Request{Method: "GET", Target: "/cart/1\n"}})
 	var b strings.Builder
 	if err := x.writeText(&b); err != nil {

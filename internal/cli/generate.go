@@ -7,15 +7,17 @@ import (
 
 	"github.com/routebundle/routebundle/bundle"
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/inventory"
 )
 
-const generateUsage = "[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [PATH...]"
+const generateUsage = "[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [--root-namespace NS] [PATH...]"
 
 type generateFlags struct {
 	config string
 	out    string
 	format string
 	check  bool
+	root   string
 }
 
 // runGenerate turns Istio manifests (the embedded podinfo example when no
@@ -28,6 +30,7 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	fs.StringVar(&gf.out, "o", "-", "output directory, or - for a multi-document YAML stream on stdout")
 	fs.StringVar(&gf.format, "format", string(bundle.FormatOperator), "operator (Kubernetes objects) or files (plain rule files, dashboard JSON, scrape configs)")
 	fs.BoolVar(&gf.check, "check", false, "write nothing; exit 1 with a summary when the output directory differs")
+	rootNamespaceFlag(fs, &gf.root)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -42,6 +45,9 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	cfg, err := loadConfig(gf.config)
 	if err != nil {
 		return usageError(err)
+	}
+	if gf.root != "" {
+		cfg.RootNamespace = gf.root
 	}
 	b, diags, err := buildBundle(env, paths, cfg)
 	if err != nil {
@@ -73,7 +79,7 @@ func loadConfig(path string) (bundle.Config, error) {
 // buildBundle reads the inventory and builds the bundle; diagnostics of the
 // input and of the generators come back together, sorted and unique.
 func buildBundle(env *Env, paths []string, cfg bundle.Config) (*bundle.Bundle, diag.List, error) {
-	_, inv, err := loadInventory(env, paths)
+	_, inv, err := loadInventory(env, paths, inventory.WithRootNamespace(cfg.RootNamespace))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/routebundle/routebundle/policy"
 )
 
-const lintUsage = "[-o text|json] [PATH...]"
+const lintUsage = "[-o text|json] [--root-namespace NS] [PATH...]"
 
 // runLint reads Istio objects and reports every diagnostic: text lines
 // `file:line: severity code object: message [field]` or a JSON array. It
@@ -17,6 +17,8 @@ const lintUsage = "[-o text|json] [PATH...]"
 func runLint(_ context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "lint", lintUsage)
 	format := fs.String("o", "text", "output format: text or json")
+	var root string
+	rootNamespaceFlag(fs, &root)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -24,7 +26,7 @@ func runLint(_ context.Context, env *Env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return usageError(fmt.Errorf("lint: -o %q: want text or json", *format))
 	}
-	_, inv, err := loadInventory(env, paths)
+	_, inv, err := loadInventory(env, paths, inventory.WithRootNamespace(root))
 	if err != nil {
 		return err
 	}
