@@ -52,7 +52,7 @@ func routeKind(o *manifest.Object) (routing.Kind, bool) {
 func (st *state) readRoutes(objs []manifest.Object) RouteObjects {
 	c := st.c.child()
 	var list []*manifest.Object
-	index := make(map[diag.ObjectRef]int)
+	last := make(map[diag.ObjectRef]int)
 	for i := range objs {
 		o := &objs[i]
 		if _, ok := routeKind(o); !ok {
@@ -63,19 +63,20 @@ func (st *state) readRoutes(objs []manifest.Object) RouteObjects {
 			continue
 		}
 		key := diag.ObjectRef{Kind: o.Kind, Namespace: objectNamespace(o), Name: o.Name}
-		if prev, dup := index[key]; dup {
+		if prev, dup := last[key]; dup {
 			c.add(diag.CodeDuplicateObject, o, "", "%s was already read at %s; this one replaces it", o.Ref(), list[prev].Source)
-			list[prev] = o
-			continue
 		}
-		index[key] = len(list)
+		last[key] = len(list)
 		list = append(list, o)
 	}
+	// Every object is parsed, so that a replaced one's errors are reported
+	// too; the index gets the last of each name.
 	parsed := parseAll(c, list, parseRouteObject)
 	var routeObjs []*routing.Object
 	source := make(map[*routing.Object]*manifest.Object, len(parsed))
 	for i, ro := range parsed {
-		if ro != nil {
+		key := diag.ObjectRef{Kind: list[i].Kind, Namespace: objectNamespace(list[i]), Name: list[i].Name}
+		if ro != nil && last[key] == i {
 			routeObjs = append(routeObjs, ro)
 			source[ro] = list[i]
 		}

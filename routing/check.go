@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,19 +33,12 @@ func (ix *Index) checkParents(o *Object) {
 		if ref.Kind == "Service" && ref.Group == GatewayGroup {
 			hint = `; a Service needs group: "" (an omitted group means gateway.networking.k8s.io)`
 		}
-		ix.report(IgnoredParent, o, ref.Field, "istiod ignores a parentRef of kind %s in group %q%s", cmpOr2(ref.Kind, "Gateway"), ref.Group, hint)
+		ix.report(IgnoredParent, o, ref.Field, "istiod ignores a parentRef of kind %s in group %q%s", cmp.Or(ref.Kind, "Gateway"), ref.Group, hint)
 	}
 	if usable == 0 {
 		ix.report(IgnoredParent, o, "spec.parentRefs",
 			"no parentRef istiod accepts (a Gateway, a Service with group \"\" or a ServiceEntry): its routes apply nowhere")
 	}
-}
-
-func cmpOr2(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // checkRuleNames reports Gateway API rules named after their position.
@@ -167,6 +161,9 @@ func (ix *Index) checkCollisions() {
 	for _, o := range ix.objects {
 		keys := ix.placeKeys(o)
 		for _, r := range ix.routes[o] {
+			if r.Name == "" {
+				continue // RB101's business
+			}
 			for _, k := range keys {
 				id := [2]string{k, r.Name}
 				prev, seen := first[id]

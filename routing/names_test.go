@@ -216,37 +216,7 @@ func TestDelegation(t *testing.T) {
 // a root match's and a delegate match's names are joined with "-" too,
 // and appended to the joined entry name with ".".
 func TestMatchNamesThroughDelegation(t *testing.T) {
-	yaml := `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: root, namespace: web}
-spec:
-  hosts: [web.example.com]
-  http:
-  - name: api
-    match:
-    - name: v1
-      uri: {prefix: /api/v1}
-    delegate: {name: api}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api, namespace: web}
-spec:
-  http:
-  - name: users
-    match:
-    - name: list
-      uri: {exact: /api/v1/users}
-      method: {exact: GET}
-  - match:
-    - uri: {prefix: /api/v1/orders}
-`
-	dir := t.TempDir()
-	path := filepath.Join(dir, "vs.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ix := load(t, path).Routes.Index
+	ix := load(t, "delegate-names.yaml").Routes.Index
 	wantRoutes(t, "root", ix.Routes(object(t, ix, routing.VirtualService, "web", "root")),
 		"api-users.v1-list: GET /api/v1/users", "api.v1: /api/v1/orders*")
 	if got := strings.Join(ix.ServiceRoutes(routing.ClientSidecar, "web", routing.Service{ServiceEntry: true, Namespace: "web", Name: "x", Hosts: []string{"web.example.com"}}).Names(), ","); got != "api-users.v1-list,api.v1" {

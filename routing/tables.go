@@ -3,6 +3,7 @@ package routing
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -126,7 +127,7 @@ func (ix *Index) ServiceRoutes(kind ProxyKind, proxyNamespace string, svc Servic
 // proxyNamespace and covering one of hosts, with their routes for the port.
 func (ix *Index) meshCandidates(proxyNamespace string, svc Service, hosts []string) []candidate {
 	var cands []candidate
-	cands = append(cands, ix.gatewayAPIMeshCandidates(svc)...)
+	cands = append(cands, ix.gatewayAPIMeshCandidates(svc, hosts)...)
 	for _, o := range ix.objects {
 		if o.Kind != VirtualService || o.IsDelegate() || !slices.Contains(ix.gatewayNames(o), MeshGateway) {
 			continue
@@ -149,15 +150,15 @@ func (ix *Index) meshCandidates(proxyNamespace string, svc Service, hosts []stri
 			-cmp.Compare(boolRank(a.gatewayAPI && a.namespace == proxyNamespace), boolRank(b.gatewayAPI && b.namespace == proxyNamespace)),
 			cmp.Compare(a.visibility, b.visibility),
 			a.created.Compare(b.created),
-			cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
+			cmp.Compare(a.name, b.name), cmp.Compare(a.namespace, b.namespace))
 	})
 	return cands
 }
 
 // gatewayAPIMeshCandidates groups the Gateway API routes attached to svc by
-// namespace and parentRef port, each group one VirtualService named after
+// namespace and parentRef port, each group one VirtualService as old as
 // its oldest route, with its routes in Gateway API order.
-func (ix *Index) gatewayAPIMeshCandidates(svc Service) []candidate {
+func (ix *Index) gatewayAPIMeshCandidates(svc Service, hosts []string) []candidate {
 	type key struct {
 		ns   string
 		port int32
@@ -188,10 +189,20 @@ func (ix *Index) gatewayAPIMeshCandidates(svc Service) []candidate {
 	out := make([]candidate, 0, len(keys))
 	for _, k := range keys {
 		routes := groups[k]
+		if len(routes) == 0 {
+			continue // a route without rules makes no VirtualService
+		}
 		OrderGatewayAPI(routes)
 		oldest := slices.MinFunc(routes, func(a, b Route) int { return compareObjects(a.Object, b.Object) }).Object
+		// mergeHTTPRoutes names the VirtualService after its key,
+		// namespace[/port]/host with "/" turned into "~".
+		name := k.ns
+		if k.port != 0 {
+			name += "~" + strconv.Itoa(int(k.port))
+		}
+		name += "~" + hosts[0]
 		out = append(out, candidate{
-			namespace: k.ns, created: oldest.CreationTimestamp, name: oldest.Name, gatewayAPI: true,
+			namespace: k.ns, created: oldest.CreationTimestamp, name: name, gatewayAPI: true,
 			visibility: 2, routes: untilCatchAll(routes, svc.Port),
 		})
 	}
