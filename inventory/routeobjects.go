@@ -215,6 +215,16 @@ func (f *fields) strList(m map[string]any, key string, path manifest.Path) []str
 	return out
 }
 
+// port reads m["port"], a port number; 0 when absent or wrong.
+func (f *fields) port(m map[string]any, path manifest.Path) uint32 {
+	port := f.integer(m, "port", path)
+	if port < 0 || port > 65535 {
+		f.invalid(path, "%s: %d is not a port number", path, port)
+		return 0
+	}
+	return uint32(port)
+}
+
 func parseGatewayRoute(f *fields, spec map[string]any, ro *routing.Object) {
 	ro.ParentRefs = parseList(f, spec, "parentRefs", pathSpec.Key("parentRefs"), parseParentRef)
 	ro.Hostnames = f.strList(spec, "hostnames", pathSpec.Key("hostnames"))
@@ -225,26 +235,38 @@ func parseGatewayRoute(f *fields, spec map[string]any, ro *routing.Object) {
 			Matches: []routing.Match{defaultHTTPMatch(f, rulesPath)}}}
 		return
 	}
-	items, _ := f.list(spec, "rules", rulesPath)
+	ro.Rules = parseRules(f, spec, "rules", func(rule *routing.Rule, m map[string]any, path manifest.Path) {
+		matchesPath := path.Key("matches")
+		if ro.Kind == routing.GRPCRoute {
+			rule.Matches = parseList(f, m, "matches", matchesPath, parseGRPCRouteMatch)
+			return
+		}
+		rule.Matches = parseList(f, m, "matches", matchesPath, parseHTTPRouteMatch)
+		if len(rule.Matches) == 0 && m["matches"] == nil {
+			rule.Matches = []routing.Match{defaultHTTPMatch(f, path)}
+		}
+	})
+}
+
+// parseRules reads the list at spec[key] (HTTPRoute and GRPCRoute rules,
+// VirtualService http entries): each a mapping with an optional name,
+// the rest read by more.
+func parseRules(f *fields, spec map[string]any, key string, more func(rule *routing.Rule, m map[string]any, path manifest.Path)) []routing.Rule {
+	listPath := pathSpec.Key(key)
+	items, _ := f.list(spec, key, listPath)
+	var out []routing.Rule
 	for i, v := range items {
-		path := rulesPath.Index(i)
+		path := listPath.Index(i)
 		m, ok := f.asMapping(v, path)
 		if !ok {
 			continue
 		}
 		rule := routing.Rule{Index: i, Field: path.String(), Source: f.obj.FieldSource(path)}
 		rule.Name, _ = f.str(m, "name", path.Key("name"))
-		matchesPath := path.Key("matches")
-		if ro.Kind == routing.HTTPRoute {
-			rule.Matches = parseList(f, m, "matches", matchesPath, parseHTTPRouteMatch)
-			if len(rule.Matches) == 0 && m["matches"] == nil {
-				rule.Matches = []routing.Match{defaultHTTPMatch(f, path)}
-			}
-		} else {
-			rule.Matches = parseList(f, m, "matches", matchesPath, parseGRPCRouteMatch)
-		}
-		ro.Rules = append(ro.Rules, rule)
+		more(&rule, m, path)
+		out = append(out, rule)
 	}
+	return out
 }
 
 // defaultHTTPMatch is the CRD's default HTTPRoute match, PathPrefix "/",
@@ -270,11 +292,7 @@ func parseParentRef(f *fields, v any, path manifest.Path) (routing.ParentRef, bo
 	ref.Kind, _ = f.str(m, "kind", path.Key("kind"))
 	ref.Namespace, _ = f.str(m, "namespace", path.Key("namespace"))
 	ref.SectionName, _ = f.str(m, "sectionName", path.Key("sectionName"))
-	if port := f.integer(m, "port", path.Key("port")); port < 0 || port > 65535 {
-		f.invalid(path.Key("port"), "%s: %d is not a port number", path.Key("port"), port)
-	} else {
-		ref.Port = int32(port)
-	}
+	ref.Port = int32(f.port(m, path.Key("port")))
 	return ref, f.bad == bad
 }
 
@@ -409,26 +427,17 @@ func parseVirtualService(f *fields, spec map[string]any, ro *routing.Object) {
 	if len(ro.Hosts) == 0 && len(ro.Gateways) > 0 {
 		f.invalid(pathSpec.Key("gateways"), "spec.gateways: a delegate VirtualService (no hosts) must have no gateways; istiod's validation rejects it")
 	}
-	httpPath := pathSpec.Key("http")
-	items, _ := f.list(spec, "http", httpPath)
-	for i, v := range items {
-		path := httpPath.Index(i)
-		m, ok := f.asMapping(v, path)
-		if !ok {
-			continue
-		}
-		rule := routing.Rule{Index: i, Field: path.String(), Source: f.obj.FieldSource(path)}
-		rule.Name, _ = f.str(m, "name", path.Key("name"))
+	ro.Rules = parseRules(f, spec, "http", func(rule *routing.Rule, m map[string]any, path manifest.Path) {
 		rule.Matches = parseList(f, m, "match", path.Key("match"), parseVSMatch)
-		if dm, ok := f.mapping(m, "delegate", path.Key("delegate")); ok {
-			d := &routing.Delegate{Name: f.requiredStr(dm, "name", path.Key("delegate").Key("name"))}
-			d.Namespace, _ = f.str(dm, "namespace", path.Key("delegate").Key("namespace"))
+		delegatePath := path.Key("delegate")
+		if dm, ok := f.mapping(m, "delegate", delegatePath); ok {
+			d := &routing.Delegate{Name: f.requiredStr(dm, "name", delegatePath.Key("name"))}
+			d.Namespace, _ = f.str(dm, "namespace", delegatePath.Key("namespace"))
 			if d.Name != "" {
 				rule.Delegate = d
 			}
 		}
-		ro.Rules = append(ro.Rules, rule)
-	}
+	})
 }
 
 func parseVSMatch(f *fields, v any, path manifest.Path) (routing.Match, bool) {
@@ -450,11 +459,7 @@ func parseVSMatch(f *fields, v any, path manifest.Path) (routing.Match, bool) {
 	match.WithoutHeaders = parseStringMatchMap(f, m, "withoutHeaders", path.Key("withoutHeaders"))
 	match.QueryParams = parseStringMatchMap(f, m, "queryParams", path.Key("queryParams"))
 	match.IgnoreURICase = f.boolean(m, "ignoreUriCase", path.Key("ignoreUriCase"))
-	if port := f.integer(m, "port", path.Key("port")); port < 0 || port > 65535 {
-		f.invalid(path.Key("port"), "%s: %d is not a port number", path.Key("port"), port)
-	} else {
-		match.Port = uint32(port)
-	}
+	match.Port = f.port(m, path.Key("port"))
 	match.SourceLabels = f.stringMap(m, "sourceLabels", path.Key("sourceLabels"))
 	match.SourceNamespace, _ = f.str(m, "sourceNamespace", path.Key("sourceNamespace"))
 	match.Gateways = f.strList(m, "gateways", path.Key("gateways"))
