@@ -92,9 +92,9 @@ type ParentRef struct {
 	Name        string `json:"name"`
 	SectionName string `json:"sectionName,omitempty"`
 	// Port restricts a Service parent's routes to one service port; 0 is every port.
-	Port   int32  `json:"port,omitempty"`
-	Field  string `json:"field,omitempty"`
-	Source diag.Source
+	Port   int32       `json:"port,omitempty"`
+	Field  string      `json:"field,omitempty"`
+	Source diag.Source `json:"source"`
 }
 
 // Resolved fills in the kind's default (Gateway) and the route's
