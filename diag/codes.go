@@ -86,6 +86,36 @@ const (
 	CodeMovedAttribute = "RB025"
 )
 
+// Codes about the mesh's route objects (HTTPRoute, GRPCRoute,
+// VirtualService) and the route names istiod gives them, which a Telemetry
+// tag reads as xds.route_name. They count up from RB101 in a block of
+// their own; the inventory reports them when a Telemetry reads
+// xds.route_name.
+const (
+	// CodeUnnamedVirtualServiceRoute: a VirtualService http entry without a
+	// name: istiod names its routes "", so the tag is empty.
+	CodeUnnamedVirtualServiceRoute = "RB101"
+	// CodeRouteNameCollision: two rules attached to the same place give
+	// their routes one name: their requests land in one series.
+	CodeRouteNameCollision = "RB102"
+	// CodeUnnamedRule: an HTTPRoute or GRPCRoute rule without a name is
+	// named after its position, which shifts when rules are reordered.
+	CodeUnnamedRule = "RB103"
+	// CodeReservedRouteName: a route named "default" or "unknown", the
+	// values the tag takes when no route object's route applies or matches.
+	CodeReservedRouteName = "RB104"
+	// CodeIgnoredParentRef: a parentRef istiod does not accept (a Service
+	// without group: ""), or a route with none it accepts.
+	CodeIgnoredParentRef = "RB105"
+	// CodeUnusableDelegate: a VirtualService entry delegates to a
+	// VirtualService that does not exist, is not a delegate or is not
+	// exported to the root's namespace; istiod ignores the entry.
+	CodeUnusableDelegate = "RB106"
+	// CodeDelegateConflict: a delegate's entry matches outside the root
+	// entry that delegates to it; istiod drops it.
+	CodeDelegateConflict = "RB107"
+)
+
 // CodeInfo documents one diagnostic code.
 type CodeInfo struct {
 	Code     string
@@ -122,6 +152,15 @@ func Codes() []CodeInfo {
 		{CodeLabelOverride, Warning, "the Telemetry writing a route tag also overrides a label the rules select or group on (`response_code`, `reporter`, `destination_workload`, `destination_workload_namespace`): what the error ratio counts changes"},
 		{CodeFallibleCondition, Warning, "a condition or CEL tag value fails to evaluate for ordinary requests (`request.headers['x-beta']` without the header): attributegen stops at the first failing condition, so later matches are skipped and the tag reads `unknown`; guard it with `'x-beta' in request.headers` or `has(...)`"},
 		{CodeMovedAttribute, Error, "an expression reads an attribute Istio 1.24 moved (`node` → `xds.node` in tag values, `filter_state['wasm.upstream_peer']` → `filter_state.upstream_peer`): it fails to evaluate, and the diagnostic names the replacement"},
+
+		// Route objects and the names istiod gives their routes (xds.route_name).
+		{CodeUnnamedVirtualServiceRoute, Warning, "a VirtualService `http` entry has no `name`: istiod names its routes `\"\"`, so `xds.route_name` is empty and Prometheus stores no label"},
+		{CodeRouteNameCollision, Warning, "two rules attached to the same Service or Gateway give their routes the same name: their requests land in one series"},
+		{CodeUnnamedRule, Warning, "an HTTPRoute or GRPCRoute rule has no `name`, so istiod names it `<namespace>.<route>.<index>`, which changes when rules are added or reordered; name it (Gateway API ≥ 1.2)"},
+		{CodeReservedRouteName, Warning, "a route is named `default` (istiod's name for the route where no route object applies) or `unknown` (the tag when no route matched)"},
+		{CodeIgnoredParentRef, Warning, "istiod ignores a parentRef (a Service needs `group: \"\"`), or a route has no parentRef it accepts and applies nowhere"},
+		{CodeUnusableDelegate, Warning, "a VirtualService entry delegates to a VirtualService that is missing, has hosts, or is not exported to the root's namespace: istiod ignores the entry"},
+		{CodeDelegateConflict, Warning, "a delegate VirtualService's entry matches outside the root entry that delegates to it: istiod drops it"},
 
 		// Alerting annotations (package policy), reported by lint and generate.
 		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; the inherited value is used"},

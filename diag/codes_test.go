@@ -19,9 +19,14 @@ func TestCodes(t *testing.T) {
 		if _, err := fmt.Sscanf(ci.Code, "RB%03d", &n); err != nil || fmt.Sprintf("RB%03d", n) != ci.Code {
 			t.Errorf("code %d is %q, want RBnnn", i, ci.Code)
 		}
-		// Input findings count up from RB001 without gaps; each generator
-		// package has its own block (RB3xx alerts and rules, RB4xx dashboards).
-		if n < 300 && n != i+1 || n >= 300 && n <= prev {
+		// Input findings count up without gaps from the start of their
+		// block: RB001 for WasmPlugin and Telemetry, RB101 for route
+		// objects. Each generator package has its own block (RB3xx alerts
+		// and rules, RB4xx dashboards), in order.
+		switch {
+		case n <= 100 && n != prev+1,
+			n > 100 && n < 300 && n != prev+1 && !(n == 101 && prev < 100),
+			n >= 300 && n <= prev:
 			t.Errorf("code %d is %s: out of order after RB%03d", i, ci.Code, prev)
 		}
 		prev = n
@@ -42,7 +47,8 @@ func TestDiagnosticsDoc(t *testing.T) {
 <!-- Generated from diag.Codes(); run ` + "`go test ./diag -update`" + ` after changing a code. -->
 
 ` + "`bundlegen lint`" + ` reports these findings about WasmPlugin (attributegen), Telemetry,
-Gateway and Namespace objects and their ` + "`routebundle.io/`" + ` annotations;
+Gateway and Namespace objects and their ` + "`routebundle.io/`" + ` annotations, and (RB1xx) about
+HTTPRoute, GRPCRoute and VirtualService objects when a Telemetry tag reads ` + "`xds.route_name`" + `;
 ` + "`bundlegen generate`" + ` adds those of the rule and dashboard generators
 (RB31x, RB4xx). A code never changes meaning or severity. Only error-severity
 findings make ` + "`bundlegen lint`" + ` and ` + "`bundlegen generate`" + ` exit 1.
@@ -96,6 +102,16 @@ the commit Istio ships and its stats filter); the tests that rely on one cite wh
   an entry without ` + "`providers`" + ` inherits the previous entry's, and only the last providers
   named are configured (RB015, RB022).
 - ` + "`matches()`" + ` uses RE2 partial matching: an unanchored pattern matches anywhere (RB012).
+- A tag value ` + "`xds.route_name`" + ` reads the name istiod gave the Envoy route that matched, or
+  ` + "`unknown`" + ` when none did (a 404). istiod names a VirtualService route after its ` + "`http`" + `
+  entry's ` + "`name`" + `, plus ` + "`.`" + ` and the match's ` + "`name`" + ` when set (an unnamed entry gives ` + "`\"\"`" + `,
+  RB101); delegated entries join root and delegate names with ` + "`-`" + `. An HTTPRoute or GRPCRoute
+  rule's routes are named after the rule's ` + "`name`" + `, else ` + "`<namespace>.<route>.<index>`" + ` (RB103).
+  Where no route object applies the route is ` + "`default`" + `, which is also what every request reads
+  at a server-side sidecar (RB104).
+- istiod accepts parentRefs to a Gateway, a ListenerSet, a Service (group ` + "`\"\"`" + `) and a
+  ServiceEntry; an omitted group means ` + "`gateway.networking.k8s.io`" + `, so ` + "`kind: Service`" + ` alone is
+  ignored (RB105).
 `)
 	got := b.String()
 	testutil.Golden(t, filepath.Join("..", "docs", "diagnostics.md"), got, *update)

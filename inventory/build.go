@@ -97,11 +97,15 @@ func (b *Builder) Build(objs []manifest.Object) *Inventory {
 	st.precompile()
 	st.checkPlugins()
 	st.join()
+	// Route objects (issue 17): read after the Telemetries, which decide
+	// whether their diagnostics count; see routeobjects.go.
+	routes := st.readRoutes(objs)
 	inv := &Inventory{
 		RouteSets:   st.routeSets(),
 		Tags:        st.tagList(),
 		Namespaces:  st.namespaceList(),
 		Gateways:    st.gatewayList(),
+		Routes:      routes,
 		Diagnostics: st.c.list,
 	}
 	inv.Diagnostics.Sort()

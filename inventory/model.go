@@ -216,4 +216,7 @@ type Inventory struct {
 	Namespaces  []Namespace `json:"namespaces,omitempty"`
 	Gateways    []Gateway   `json:"gateways,omitempty"`
 	Diagnostics diag.List   `json:"-"`
+
+	// Routes are the HTTPRoutes, GRPCRoutes and VirtualServices read.
+	Routes RouteObjects `json:"-"`
 }
