@@ -19,8 +19,8 @@ FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./inventory:Fuzz
 	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
 	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML
 
-# bin/prometheus (the server) has a target but no test needs it yet.
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool
+# bin/prometheus (the server) runs in the exporter, meshsim and routes tests.
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
 
 .DEFAULT_GOAL := help
 
@@ -42,7 +42,7 @@ examples: ## regenerate examples/_gen (both formats) from the embedded podinfo e
 	$(GO) run ./cmd/bundlegen generate --format files -o examples/_gen/files
 
 .PHONY: tools
-tools: $(TOOLS) ## build kube-apiserver, etcd and promtool into bin/
+tools: $(TOOLS) ## build kube-apiserver, etcd, promtool and prometheus into bin/
 
 $(BIN)/kube-apiserver: tools/kube/go.mod
 	cd tools/kube && $(GO) build -o $@ k8s.io/kubernetes/cmd/kube-apiserver
