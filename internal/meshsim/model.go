@@ -176,3 +176,28 @@ func sanitize(s string) string {
 		return '_'
 	}, s)
 }
+
+// Podinfo workloads: the destination of examples/podinfo and a load
+// generator calling it.
+var (
+	PodinfoWorkload = Workload{Namespace: "podinfo", Name: "podinfo", App: "podinfo", Version: "6.7.0"}
+	PodinfoClient   = Workload{Namespace: "podinfo", Name: "loadgen", App: "loadgen", Version: "v1"}
+)
+
+// PodinfoWaypoint is the traffic examples/podinfo classifies, as its
+// waypoint reports it: steady GET /healthz (5/s), POST /echo (2/s, half of
+// it 503), and 1/s matching no route (unknown). Durations are spread over
+// a few buckets so that quantiles are meaningful.
+func PodinfoWaypoint() Proxy {
+	flow := func(route string, rps, errs float64, lat ...float64) Flow {
+		return Flow{Source: PodinfoClient, Destination: PodinfoWorkload, Route: route, RPS: rps, ErrorRatio: errs, LatencyMs: lat}
+	}
+	return Proxy{
+		Reporter: ReporterWaypoint, Tag: "route_name", TagOnDuration: true,
+		Flows: []Flow{
+			flow("GET /healthz", 5, 0, 2, 3, 4, 8),
+			flow("POST /echo", 2, 0.5, 20, 40, 80, 400),
+			flow("", 1, 0, 10),
+		},
+	}
+}
