@@ -28,14 +28,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/routebundle/routebundle/inventory"
 )
@@ -91,22 +89,26 @@ func (o *Options) setDefaults() error {
 
 // Exporter holds the cached metrics and runs the query loop.
 type Exporter struct {
-	opts     Options
-	descs    *descs
-	registry *prometheus.Registry
-	recorder *Recorder
+	opts  Options
+	descs *descs
+	// registry holds every collector; live only those gathered per scrape
+	// by Handler.
+	registry, live *prometheus.Registry
+	recorder       *Recorder
 
 	// mu serialises SetInventory and cycles; scrapes never take it.
-	mu       sync.Mutex
-	inv      *inventory.Inventory
-	plan     *plan
-	snap     *snapshot
-	invAt    time.Time
-	config   atomic.Pointer[[]prometheus.Metric]
-	observed atomic.Pointer[[]prometheus.Metric]
+	mu    sync.Mutex
+	inv   *inventory.Inventory
+	plan  *plan
+	snap  *snapshot
+	invAt time.Time
+	// config and observed are rebuilt off the scrape path.
+	config, observed *cacheSlot
 
 	status statusState
 	kick   chan struct{}
+	// gzipWriters are reused by Handler: a new writer allocates ~800 KB.
+	gzipWriters sync.Pool
 }
 
 // statusState is the query loop's state, read by scrapes.
@@ -126,18 +128,19 @@ func New(o Options) (*Exporter, error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, err
 	}
+	d := newDescs()
 	e := &Exporter{
-		opts: o, descs: newDescs(), registry: prometheus.NewRegistry(),
-		plan: newPlan(nil), kick: make(chan struct{}, 1),
+		opts: o, descs: d, registry: prometheus.NewRegistry(), live: prometheus.NewRegistry(),
+		recorder: newRecorder(), plan: newPlan(nil), kick: make(chan struct{}, 1),
+		config: &cacheSlot{descs: d.config()}, observed: &cacheSlot{descs: d.observed()},
 	}
-	e.recorder = newRecorder()
-	for _, c := range []prometheus.Collector{
-		&cached{descs: e.descs.config(), metrics: &e.config},
-		&cached{descs: e.descs.observed(), metrics: &e.observed},
-		(*statusCollector)(e),
-		e.recorder,
-	} {
+	for _, c := range []prometheus.Collector{e.config, e.observed, (*statusCollector)(e), e.recorder} {
 		if err := e.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("exporter: %w", err)
+		}
+	}
+	for _, c := range []prometheus.Collector{(*statusCollector)(e), e.recorder} {
+		if err := e.live.Register(c); err != nil {
 			return nil, fmt.Errorf("exporter: %w", err)
 		}
 	}
@@ -146,14 +149,6 @@ func New(o Options) (*Exporter, error) {
 
 // Registry is the Exporter's own registry.
 func (e *Exporter) Registry() *prometheus.Registry { return e.registry }
-
-// Handler serves the registry at /metrics.
-func (e *Exporter) Handler() http.Handler {
-	return promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError,
-	})
-}
 
 // Recorder is where the controller reports its work.
 func (e *Exporter) Recorder() *Recorder { return e.recorder }
@@ -166,12 +161,10 @@ func (e *Exporter) SetInventory(inv *inventory.Inventory) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.inv, e.plan, e.invAt = inv, newPlan(inv), time.Now()
-	cfg := configMetrics(e.descs, e.plan, inv, e.invAt)
-	e.config.Store(&cfg)
+	e.store(e.config, configMetrics(e.descs, e.plan, inv, e.invAt))
 	// The last snapshot was queried for the old configuration; its data
 	// still describes the routes both share.
-	obs := observedMetrics(e.descs, e.plan, e.snap)
-	e.observed.Store(&obs)
+	e.store(e.observed, observedMetrics(e.descs, e.plan, e.snap))
 	select {
 	case e.kick <- struct{}{}:
 	default:
@@ -241,8 +234,7 @@ func (e *Exporter) Cycle(ctx context.Context) error {
 	// Read against the current plan: if SetInventory came during the
 	// cycle, its kick brings a cycle for the new configuration soon.
 	e.snap = snap
-	obs := observedMetrics(e.descs, e.plan, snap)
-	e.observed.Store(&obs)
+	e.store(e.observed, observedMetrics(e.descs, e.plan, snap))
 	e.status.up.Store(true)
 	e.status.successes.Add(1)
 	e.status.lastSuccess.Store(time.Now().UnixNano())
@@ -250,19 +242,21 @@ func (e *Exporter) Cycle(ctx context.Context) error {
 	return nil
 }
 
-// cached is a collector of metrics built off the scrape path.
-type cached struct {
+// cacheSlot is a collector of metrics built off the scrape path, kept
+// also rendered for the Handler.
+type cacheSlot struct {
 	descs   []*prometheus.Desc
-	metrics *atomic.Pointer[[]prometheus.Metric]
+	metrics atomic.Pointer[[]prometheus.Metric]
+	text    atomic.Pointer[rendered]
 }
 
-func (c *cached) Describe(ch chan<- *prometheus.Desc) {
+func (c *cacheSlot) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.descs {
 		ch <- d
 	}
 }
 
-func (c *cached) Collect(ch chan<- prometheus.Metric) {
+func (c *cacheSlot) Collect(ch chan<- prometheus.Metric) {
 	if ms := c.metrics.Load(); ms != nil {
 		for _, m := range *ms {
 			ch <- m

@@ -1,20 +1,25 @@
 package exporter
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/routebundle/routebundle/internal/meshsim"
 	"github.com/routebundle/routebundle/internal/promapi"
@@ -116,8 +121,19 @@ func newExporter(t *testing.T, api string, o Options) *Exporter {
 
 // value returns the gathered value of the series of name with labels, and
 // whether it exists.
-func value(t *testing.T, e *Exporter, name string, labels map[string]string) (float64, bool) {
+func value(t testing.TB, e *Exporter, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
+	vs := values(t, e, name, labels)
+	if len(vs) == 0 {
+		return 0, false
+	}
+	return vs[0], true
+}
+
+// values returns the gathered values of every series of name with labels.
+func values(t testing.TB, e *Exporter, name string, labels map[string]string) []float64 {
+	t.Helper()
+	var out []float64
 	fams, err := e.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -139,13 +155,13 @@ func value(t *testing.T, e *Exporter, name string, labels map[string]string) (fl
 			}
 			switch {
 			case m.Gauge != nil:
-				return m.Gauge.GetValue(), true
+				out = append(out, m.Gauge.GetValue())
 			case m.Counter != nil:
-				return m.Counter.GetValue(), true
+				out = append(out, m.Counter.GetValue())
 			}
 		}
 	}
-	return 0, false
+	return out
 }
 
 const (
@@ -163,8 +179,10 @@ func TestExporterAgainstPrometheus(t *testing.T) {
 		if err := e.Cycle(ctx); err != nil {
 			return err
 		}
-		if _, ok := value(t, e, "routebundle_workload_unknown_route_ratio", map[string]string{"destination_workload": "cart-v1"}); !ok {
-			return errors.New("no unknown share yet")
+		for _, wl := range []string{"cart-v1", "podinfo"} {
+			if _, ok := value(t, e, "routebundle_workload_unknown_route_ratio", map[string]string{"destination_workload": wl}); !ok {
+				return fmt.Errorf("no unknown share of %s yet", wl)
+			}
 		}
 		if v, ok := value(t, e, "routebundle_rule_group_rules", map[string]string{"rule_group": "routebundle-broken", "health": "err"}); !ok || v == 0 {
 			return errors.New("the broken rule group has not failed yet")
@@ -245,6 +263,42 @@ routebundle_prometheus_up 1
 		}
 	})
 
+	t.Run("handler serves what the registry holds", func(t *testing.T) {
+		want := encodeFamilies(t, mustGather(t, e))
+		for _, gz := range []bool{false, true} {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			if gz {
+				req.Header.Set("Accept-Encoding", "gzip")
+			}
+			rec := httptest.NewRecorder()
+			e.Handler().ServeHTTP(rec, req)
+			body := io.Reader(rec.Body)
+			if gz {
+				if rec.Header().Get("Content-Encoding") != "gzip" {
+					t.Fatal("no gzip for a scraper that accepts it")
+				}
+				zr, err := gzip.NewReader(rec.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = zr
+			}
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			fams, err := parser.TextToMetricFamilies(body)
+			if err != nil {
+				t.Fatalf("gzip %v: the exposition does not parse: %v", gz, err)
+			}
+			var list []*dto.MetricFamily
+			for _, f := range fams {
+				list = append(list, f)
+			}
+			slices.SortFunc(list, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+			if got := encodeFamilies(t, list); got != want {
+				t.Errorf("gzip %v: Handler and Registry differ:\n--- handler\n%s\n--- registry\n%s", gz, got, want)
+			}
+		}
+	})
+
 	t.Run("promlint", func(t *testing.T) {
 		problems, err := testutil.GatherAndLint(e.Registry())
 		if err != nil {
@@ -315,6 +369,26 @@ routebundle_prometheus_up 1
 			t.Error("a route value the configuration does not know is exported as a label")
 		}
 	})
+}
+
+func mustGather(t *testing.T, e *Exporter) []*dto.MetricFamily {
+	t.Helper()
+	fams, err := e.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fams
+}
+
+func encodeFamilies(t *testing.T, fams []*dto.MetricFamily) string {
+	t.Helper()
+	var b strings.Builder
+	for _, f := range fams {
+		if _, err := expfmt.MetricFamilyToText(&b, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
 }
 
 // gathered renders everything but the query loop's own series, to compare
