@@ -3,10 +3,16 @@ package exporter
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 
 	"github.com/routebundle/routebundle/internal/meshsim"
 	"github.com/routebundle/routebundle/internal/promtest"
@@ -165,7 +171,8 @@ func BenchmarkCycle(b *testing.B) {
 	})})
 	prom.WaitForTargets(b, len(targets), 2*time.Minute)
 	want := float64(m.WasmPlugins() * m.Routes * (1 + len(meshsim.DurationBucketsMs) + 1))
-	e, err := New(Options{Prometheus: prom.API(b), Timeout: 50 * time.Second, SeenWindow: time.Hour})
+	api := &timedAPI{API: prom.API(b), took: map[string]time.Duration{}}
+	e, err := New(Options{Prometheus: api, Timeout: 50 * time.Second, SeenWindow: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -184,10 +191,39 @@ func BenchmarkCycle(b *testing.B) {
 		return nil
 	})
 	b.ResetTimer()
+	api.reset()
+	cycles := 0
 	for b.Loop() {
 		if err := e.Cycle(b.Context()); err != nil {
 			b.Fatal(err)
 		}
+		cycles++
 	}
 	b.ReportMetric(float64(e.status.cycleQueries.Load()), "queries/cycle")
+	b.StopTimer()
+	for _, q := range slices.Sorted(maps.Keys(api.took)) {
+		b.Logf("%8.0f ms/cycle  %s", float64(api.took[q].Milliseconds())/float64(cycles), q)
+	}
+}
+
+// timedAPI adds up the time of each query (first 120 characters).
+type timedAPI struct {
+	promv1.API
+	mu   sync.Mutex
+	took map[string]time.Duration
+}
+
+func (t *timedAPI) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.took)
+}
+
+func (t *timedAPI) Query(ctx context.Context, q string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	start := time.Now()
+	v, w, i, err := t.API.Query(ctx, q, ts, opts...)
+	t.mu.Lock()
+	t.took[truncate(q, 120)] += time.Since(start)
+	t.mu.Unlock()
+	return v, w, i, err
 }
