@@ -17,7 +17,8 @@ FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./inventory:Fuzz
 	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./attrgen:FuzzConditions ./attrgen:FuzzRegexProgramSize \
 	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
-	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML
+	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML \
+	./exporter:FuzzCollect
 
 # bin/prometheus (the server) runs in the exporter, meshsim and routes tests.
 TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
@@ -74,6 +75,7 @@ race: ## run the concurrent code paths under the race detector
 	$(GO) test -race -count=1 ./internal/parallel ./manifest ./inventory ./attrgen ./dashboards
 	$(GO) test -race -count=1 -run 'WriteDir|Check' ./bundle
 	$(GO) test -race -count=1 -run 'TestGenerateSyntheticMesh|TestGenerateIsDeterministic' ./internal/cli
+	$(GO) test -race -count=1 ./exporter ./internal/meshsim ./internal/promtest
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s; Nx: N inputs)

@@ -69,7 +69,7 @@ func fullSnapshot(p *plan) *snapshot {
 		s.codes[w] = 2
 		s.peers[w] = map[string]float64{"destination": 3}
 		s.buckets[w] = 20
-		s.unknown = append(s.unknown, workloadShare{w, tag, 0.01})
+		s.unknown[workloadTag{w, tag}] = 0.01
 	}
 	for tag, byNs := range s.routeSeries {
 		for ns, byValue := range byNs {

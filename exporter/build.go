@@ -94,11 +94,15 @@ func observedMetrics(d *descs, p *plan, s *snapshot) []prometheus.Metric {
 	if s.headSeries > 0 {
 		out = append(out, gauge(d.istioShare, s.istioSeries/s.headSeries))
 	}
-	for _, u := range s.unknown {
-		out = append(out, gauge(d.unknownShare, u.ratio, u.namespace, u.workload, u.tag))
+	for _, k := range sortedMapKeys(s.unknown, func(a, b workloadTag) int {
+		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.workload, b.workload), cmp.Compare(a.tag, b.tag))
+	}) {
+		out = append(out, gauge(d.unknownShare, s.unknown[k], k.namespace, k.workload, k.tag))
 	}
-	for _, m := range s.mangled {
-		out = append(out, gauge(d.prefixed, m.series, m.namespace, m.tag))
+	for _, k := range sortedMapKeys(s.mangled, func(a, b namespaceTag) int {
+		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.tag, b.tag))
+	}) {
+		out = append(out, gauge(d.prefixed, s.mangled[k], k.namespace, k.tag))
 	}
 	return ruleGroupMetrics(out, d, s.ruleGroups)
 }

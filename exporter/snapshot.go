@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
@@ -27,12 +28,12 @@ type snapshot struct {
 	tagSeries   map[string]map[string]metricCounts
 	tagValues   map[string]map[string]float64
 	seen        map[string]map[string]map[string]bool
-	unknown     []workloadShare
+	unknown     map[workloadTag]float64
 	// Topology, per destination workload.
 	codes   map[workloadKey]float64
 	peers   map[workloadKey]map[string]float64 // reporter → (source, proxy) pairs
 	buckets map[workloadKey]float64
-	mangled []mangledCount
+	mangled map[namespaceTag]float64
 
 	headSeries, istioSeries float64
 	ruleGroups              []ruleGroup
@@ -52,16 +53,12 @@ func (c *metricCounts) add(name string, v float64) {
 
 type workloadKey struct{ namespace, workload string }
 
-type workloadShare struct {
+type workloadTag struct {
 	workloadKey
-	tag   string
-	ratio float64
+	tag string
 }
 
-type mangledCount struct {
-	namespace, tag string
-	series         float64
-}
+type namespaceTag struct{ namespace, tag string }
 
 func newSnapshot() *snapshot {
 	return &snapshot{
@@ -69,6 +66,8 @@ func newSnapshot() *snapshot {
 		tagSeries:   map[string]map[string]metricCounts{},
 		tagValues:   map[string]map[string]float64{},
 		seen:        map[string]map[string]map[string]bool{},
+		unknown:     map[workloadTag]float64{},
+		mangled:     map[namespaceTag]float64{},
 		codes:       map[workloadKey]float64{},
 		peers:       map[workloadKey]map[string]float64{},
 		buckets:     map[workloadKey]float64{},
@@ -199,6 +198,12 @@ func (s *snapshot) read(q query, vec model.Vector) error {
 			return fmt.Errorf("query %s: %w: value %v", truncate(q.expr, 200), errBadAnswer, smp.Value)
 		}
 		m := smp.Metric
+		for _, lv := range m {
+			// Label values become label values of ours.
+			if !utf8.ValidString(string(lv)) {
+				return fmt.Errorf("query %s: %w: label value %q is not UTF-8", truncate(q.expr, 200), errBadAnswer, lv)
+			}
+		}
 		get := func(name string) (string, bool) {
 			val, ok := m[model.LabelName(name)]
 			return string(val), ok
@@ -235,7 +240,7 @@ func (s *snapshot) read(q query, vec model.Vector) error {
 			if v > 1 {
 				ok = false
 			}
-			s.unknown = append(s.unknown, workloadShare{workloadKey{ns, wl}, q.tag, v})
+			s.unknown[workloadTag{workloadKey{ns, wl}, q.tag}] = v
 		case qCodes:
 			s.codes[workloadKey{ns, wl}] += v
 		case qPeers:
@@ -250,7 +255,7 @@ func (s *snapshot) read(q query, vec model.Vector) error {
 		case qMangled:
 			tag, okTag := get(labelTag)
 			ok = okTag
-			s.mangled = append(s.mangled, mangledCount{ns, tag, v})
+			s.mangled[namespaceTag{ns, tag}] += v
 		}
 		if !ok {
 			return fmt.Errorf("query %s: %w: row %s %v", truncate(q.expr, 200), errBadAnswer, m, smp.Value)

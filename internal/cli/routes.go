@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -158,7 +159,7 @@ func queryRoutes(ctx context.Context, api promv1.API, inv *inventory.Inventory, 
 	if err != nil {
 		rep.notes = append(rep.notes, fmt.Sprintf("cannot list the rules (%v); reading raw series", err))
 	}
-	for _, tag := range sortedKeys(tags) {
+	for _, tag := range slices.Sorted(maps.Keys(tags)) {
 		q := routeQueries{tag: tag, o: o, recorded: installed[tag]}
 		for _, rs := range tags[tag] {
 			q.latency = q.latency || rs.HasLatency()
@@ -172,15 +173,6 @@ func queryRoutes(ctx context.Context, api promv1.API, inv *inventory.Inventory, 
 	}
 	sortRouteRows(rep.rows)
 	return rep, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // setNamespace is the destination namespace of a route set's traffic ("" mesh-wide).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -301,49 +302,48 @@ func writeLabel(b *strings.Builder, name, value string) {
 }
 
 // render writes counters, then histograms, each family sorted, as Envoy's
-// text exposition does.
+// text exposition does. Lines are appended to one buffer: a benchmark mesh
+// serves hundreds of thousands of them.
 func (e *Endpoint) render(w io.Writer) error {
-	ew := &errWriter{w: w}
-	for _, name := range sortedKeys(e.counters) {
-		ew.printf("# TYPE %s counter\n", name)
-		for _, l := range sortedKeys(e.counters[name]) {
-			ew.printf("%s{%s} %d\n", name, l, e.counters[name][l])
+	var b []byte
+	sample := func(name, suffix, labels, extra string, value []byte) {
+		b = append(b, name...)
+		b = append(b, suffix...)
+		b = append(b, '{')
+		b = append(b, labels...)
+		b = append(b, extra...)
+		b = append(b, "} "...)
+		b = append(b, value...)
+		b = append(b, '\n')
+	}
+	var num [32]byte
+	for _, name := range slices.Sorted(maps.Keys(e.counters)) {
+		b = append(b, "# TYPE "+name+" counter\n"...)
+		for _, l := range slices.Sorted(maps.Keys(e.counters[name])) {
+			sample(name, "", l, "", strconv.AppendUint(num[:0], e.counters[name][l], 10))
 		}
 	}
-	for _, name := range sortedKeys(e.histograms) {
-		ew.printf("# TYPE %s histogram\n", name)
-		for _, l := range sortedKeys(e.histograms[name]) {
+	for _, name := range slices.Sorted(maps.Keys(e.histograms)) {
+		b = append(b, "# TYPE "+name+" histogram\n"...)
+		for _, l := range slices.Sorted(maps.Keys(e.histograms[name])) {
 			h := e.histograms[name][l]
-			for i, b := range DurationBucketsMs {
-				ew.printf("%s_bucket{%s,le=\"%s\"} %d\n", name, l, formatBound(b), h.buckets[i])
+			for i, bound := range DurationBucketsMs {
+				sample(name, "_bucket", l, `,le="`+formatBound(bound)+`"`, strconv.AppendUint(num[:0], h.buckets[i], 10))
 			}
-			ew.printf("%s_bucket{%s,le=\"+Inf\"} %d\n", name, l, h.count)
-			ew.printf("%s_sum{%s} %s\n", name, l, strconv.FormatFloat(h.sum, 'g', -1, 64))
-			ew.printf("%s_count{%s} %d\n", name, l, h.count)
+			sample(name, "_bucket", l, `,le="+Inf"`, strconv.AppendUint(num[:0], h.count, 10))
+			sample(name, "_sum", l, "", strconv.AppendFloat(num[:0], h.sum, 'g', -1, 64))
+			sample(name, "_count", l, "", strconv.AppendUint(num[:0], h.count, 10))
+		}
+		if len(b) > 1<<20 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
-	return ew.err
+	_, err := w.Write(b)
+	return err
 }
 
 // formatBound prints a bucket bound as Envoy does (%g: 1.8e+06).
 func formatBound(b float64) string { return strconv.FormatFloat(b, 'g', 6, 64) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (ew *errWriter) printf(format string, args ...any) {
-	if ew.err == nil {
-		_, ew.err = fmt.Fprintf(ew.w, format, args...)
-	}
-}
