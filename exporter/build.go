@@ -107,80 +107,91 @@ func observedMetrics(d *descs, p *plan, s *snapshot) []prometheus.Metric {
 	return ruleGroupMetrics(out, d, s.ruleGroups)
 }
 
-// setMetrics appends the observed, predicted and health series of one set.
-func setMetrics(out []prometheus.Metric, d *descs, sp *setPlan, s *snapshot, known knownValues) []prometheus.Metric {
-	rs, tag := sp.rs, sp.rs.Tag
-	latency := rs.HasLatency()
-	id := rs.ID
+// setObservation is what a snapshot shows of one set's namespaces.
+type setObservation struct {
+	// perRoute are the series of each of the set's routes (and unknown).
+	perRoute map[string]metricCounts
+	seen     map[string]bool
+	// total are all series of the tag; unconfigured those of values no
+	// set configures there, unconfiguredValues their number.
+	total, unconfigured metricCounts
+	unconfiguredValues  float64
+}
 
-	// Per route, summed over the set's namespaces.
-	perRoute := make(map[string]metricCounts, len(sp.routes))
+func observe(sp *setPlan, s *snapshot, known knownValues) *setObservation {
+	tag := sp.rs.Tag
+	o := &setObservation{perRoute: make(map[string]metricCounts, len(sp.routes)), seen: make(map[string]bool, len(sp.routes))}
 	var configured metricCounts
-	seen := make(map[string]bool, len(sp.routes))
-	var total, unconfigured metricCounts
-	unconfiguredValues := 0.0
+	configuredValues := 0.0
 	for ns, byValue := range s.routeSeries[tag] {
 		if !sp.covers(ns) {
 			continue
 		}
 		for v, c := range byValue {
 			if sp.known[v] {
-				pr := perRoute[v]
-				pr.requests += c.requests
-				pr.buckets += c.buckets
-				perRoute[v] = pr
+				o.perRoute[v] = o.perRoute[v].plus(c)
 			}
 			if known.in(tag, ns)[v] {
-				configured.requests += c.requests
-				configured.buckets += c.buckets
+				configured = configured.plus(c)
 				if c.requests > 0 {
-					unconfiguredValues-- // counted in tagValues, but configured
+					configuredValues++
 				}
 			}
 		}
 		for v := range s.seen[tag][ns] {
-			seen[v] = true
+			o.seen[v] = true
 		}
 	}
 	for ns, c := range s.tagSeries[tag] {
 		if sp.covers(ns) {
-			total.requests += c.requests
-			total.buckets += c.buckets
+			o.total = o.total.plus(c)
 		}
 	}
 	for ns, n := range s.tagValues[tag] {
 		if sp.covers(ns) {
-			unconfiguredValues += n
+			o.unconfiguredValues += n
 		}
 	}
-	unconfigured.requests = max(0, total.requests-configured.requests)
-	unconfigured.buckets = max(0, total.buckets-configured.buckets)
+	o.unconfiguredValues = max(0, o.unconfiguredValues-configuredValues)
+	o.unconfigured = metricCounts{
+		requests: max(0, o.total.requests-configured.requests),
+		buckets:  max(0, o.total.buckets-configured.buckets),
+	}
+	return o
+}
 
+func (c metricCounts) plus(o metricCounts) metricCounts {
+	return metricCounts{requests: c.requests + o.requests, buckets: c.buckets + o.buckets}
+}
+
+// setMetrics appends the observed, predicted and health series of one set.
+func setMetrics(out []prometheus.Metric, d *descs, sp *setPlan, s *snapshot, known knownValues) []prometheus.Metric {
+	id, latency := sp.rs.ID, sp.rs.HasLatency()
+	o := observe(sp, s, known)
 	unseen := 0
 	for _, v := range sp.routes {
-		c := perRoute[v]
+		c := o.perRoute[v]
 		out = append(out, gauge(d.routeSeries, c.requests, id, v, series.IstioRequestsTotal))
 		if latency || c.buckets > 0 {
 			out = append(out, gauge(d.routeSeries, c.buckets, id, v, series.IstioRequestDurationBucket))
 		}
-		if v != series.UnknownRoute && !seen[v] {
+		if v != series.UnknownRoute && !o.seen[v] {
 			unseen++
 			out = append(out, gauge(d.unseenRoute, 1, id, v))
 		}
 	}
-	predicted := predict(sp, s)
 	out = append(out,
 		gauge(d.setUnseenRoutes, float64(unseen), id),
-		gauge(d.setUnconfiguredRoutes, max(0, unconfiguredValues), id),
-	)
-	metrics := []struct {
+		gauge(d.setUnconfiguredRoutes, o.unconfiguredValues, id))
+
+	predicted := predict(sp, s)
+	for _, m := range []struct {
 		name                           string
 		total, unconfigured, predicted float64
 	}{
-		{series.IstioRequestsTotal, total.requests, unconfigured.requests, predicted.requests},
-		{series.IstioRequestDurationBucket, total.buckets, unconfigured.buckets, predicted.buckets},
-	}
-	for _, m := range metrics {
+		{series.IstioRequestsTotal, o.total.requests, o.unconfigured.requests, predicted.requests},
+		{series.IstioRequestDurationBucket, o.total.buckets, o.unconfigured.buckets, predicted.buckets},
+	} {
 		if m.name == series.IstioRequestDurationBucket && !latency && m.total == 0 {
 			continue
 		}

@@ -251,13 +251,17 @@ func (s *Server) Reload(t testing.TB) {
 	}
 }
 
+// checkTimeout bounds one call of an Eventually check; long enough for a
+// query against a big TSDB on a busy machine.
+const checkTimeout = 30 * time.Second
+
 // Eventually calls check every 100ms until it returns nil, and fails t
 // with check's last error after timeout.
 func Eventually(t testing.TB, timeout time.Duration, check func(ctx context.Context) error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), checkTimeout)
 		err := check(ctx)
 		cancel()
 		if err == nil {
