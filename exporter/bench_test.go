@@ -167,7 +167,7 @@ func BenchmarkCycle(b *testing.B) {
 		targets = append(targets, meshsim.Start(b, p).Addr())
 	}
 	prom := promtest.Start(b, promtest.Options{Config: promtest.Config(promtest.StaticScrapeConfig{
-		Job: "envoy", Targets: targets, MetricsPath: meshsim.MetricsPath, Interval: "5s",
+		Job: "envoy", Targets: targets, MetricsPath: meshsim.MetricsPath, Interval: "15s",
 	})})
 	prom.WaitForTargets(b, len(targets), 2*time.Minute)
 	want := float64(m.WasmPlugins() * m.Routes * (1 + len(meshsim.DurationBucketsMs) + 1))

@@ -145,18 +145,20 @@ const (
 	qMangled
 )
 
-// tagQueries is the number of queries each distinct route tag costs.
+// tagQueries is the number of queries each distinct route tag costs: 3 in
+// the first phase, 2 in the second.
 const tagQueries = 5
 
-// queries returns the plan's queries; window is the seen window and rate
-// the window of the unknown share.
-func (p *plan) queries(window, rate time.Duration) []query {
+// queries returns the plan's first-phase queries: everything but the
+// per-value ones (see valueQueries), which depend on the tag's number of
+// values. rate is the window of the unknown share.
+func (p *plan) queries(rate time.Duration) []query {
 	if len(p.sets) == 0 {
 		return nil
 	}
-	qs := make([]query, 0, tagQueries*len(p.tags)+4)
+	qs := make([]query, 0, 3*len(p.tags)+4)
 	for _, tag := range p.tags {
-		qs = append(qs, p.tagQueries(tag, window, rate)...)
+		qs = append(qs, p.tagQueries(tag, rate)...)
 	}
 	scope := p.namespaceMatchers()
 	reqs := pql.Vector(series.IstioRequestsTotal, scope...)
@@ -168,13 +170,12 @@ func (p *plan) queries(window, rate time.Duration) []query {
 		pql.Aggregate(parser.GROUP, reqs, labelNamespace, labelWorkload, series.LabelReporter,
 			"source_workload_namespace", "source_workload", labelInstance),
 		labelNamespace, labelWorkload, series.LabelReporter)
-	qs = append(qs,
+	return append(qs,
 		query{kind: qCodes, expr: distinct(reqs, series.LabelResponseCode).String()},
 		query{kind: qPeers, expr: peers.String()},
 		query{kind: qBuckets, expr: distinct(pql.Vector(series.IstioRequestDurationBucket, scope...), series.LabelLE).String()},
 		query{kind: qMangled, expr: p.mangledQuery().String()},
 	)
-	return qs
 }
 
 func (p *plan) namespaceMatchers() []*labels.Matcher {
@@ -190,26 +191,15 @@ func routeMetrics(ms ...*labels.Matcher) *parser.VectorSelector {
 	return pql.Vector("", append([]*labels.Matcher{names}, ms...)...)
 }
 
-func (p *plan) tagQueries(tag string, window, rate time.Duration) []query {
+// tagQueries are the first-phase queries of one tag: its series and
+// distinct values per namespace, and the unknown share per workload.
+func (p *plan) tagQueries(tag string, rate time.Duration) []query {
 	scope := p.namespaceMatchers()
-	configured := append(slices.Clone(scope), pql.Re(tag, pql.OneOf(p.configured[tag])))
 	present := append(slices.Clone(scope), pql.Neq(tag, ""))
-
-	routeSeries := pql.Aggregate(parser.COUNT, routeMetrics(configured...), labelName, labelNamespace, tag)
 	tagSeries := pql.Aggregate(parser.COUNT, routeMetrics(present...), labelName, labelNamespace)
 	tagValues := pql.Aggregate(parser.COUNT,
 		pql.Aggregate(parser.GROUP, pql.Vector(series.IstioRequestsTotal, present...), labelNamespace, tag),
 		labelNamespace)
-
-	// Seen: requests in the window, or a series created in it (Envoy
-	// creates a series with its first request, and increase() needs two
-	// samples).
-	reqs := pql.Vector(series.IstioRequestsTotal, configured...)
-	seen := pql.Aggregate(parser.GROUP,
-		pql.Binary(parser.LOR,
-			pql.Compare(parser.GTR, pql.RangeCall("increase", reqs, window), 0),
-			pql.Binary(parser.LUNLESS, reqs, pql.Offset(reqs, window))),
-		labelNamespace, tag)
 
 	server := pql.Re(series.LabelReporter, series.ServerReporters)
 	rateBy := func(ms ...*labels.Matcher) parser.Expr {
@@ -220,13 +210,44 @@ func (p *plan) tagQueries(tag string, window, rate time.Duration) []query {
 	unknown := pql.Binary(parser.DIV,
 		pql.Binary(parser.LOR, rateBy(pql.Eq(tag, series.UnknownRoute)), pql.Scale(0, all)),
 		pql.Compare(parser.GTR, all, 0))
-
 	return []query{
-		{kind: qRouteSeries, tag: tag, expr: routeSeries.String()},
 		{kind: qTagSeries, tag: tag, expr: tagSeries.String()},
 		{kind: qTagValues, tag: tag, expr: tagValues.String()},
-		{kind: qSeen, tag: tag, expr: seen.String()},
 		{kind: qUnknownShare, tag: tag, expr: unknown.String()},
+	}
+}
+
+// valueSlack is how many values beyond the configured ones a tag may have
+// and still be queried per value without a filter.
+const valueSlack = 1000
+
+// valueQueries are the second-phase queries of one tag: series per value
+// and the values with traffic in the seen window. When the tag has few
+// values beyond the configured ones (distinct, from the first phase), they
+// are grouped by value unfiltered: a regex of thousands of route values,
+// which rarely are plain literals, costs Prometheus more than the extra
+// rows. A tag with many unconfigured values (a raw path, say) is filtered
+// to the configured ones, so that the answer stays bounded.
+func (p *plan) valueQueries(tag string, distinct float64, window time.Duration) []query {
+	values := slices.Clone(p.namespaceMatchers())
+	if distinct > float64(len(p.configured[tag])+valueSlack) {
+		values = append(values, pql.Re(tag, pql.OneOf(p.configured[tag])))
+	} else {
+		values = append(values, pql.Neq(tag, ""))
+	}
+	routeSeries := pql.Aggregate(parser.COUNT, routeMetrics(values...), labelName, labelNamespace, tag)
+	// Seen: requests in the window, or a series created in it (Envoy
+	// creates a series with its first request, and increase() needs two
+	// samples).
+	reqs := pql.Vector(series.IstioRequestsTotal, values...)
+	seen := pql.Aggregate(parser.GROUP,
+		pql.Binary(parser.LOR,
+			pql.Compare(parser.GTR, pql.RangeCall("increase", reqs, window), 0),
+			pql.Binary(parser.LUNLESS, reqs, pql.Offset(reqs, window))),
+		labelNamespace, tag)
+	return []query{
+		{kind: qRouteSeries, tag: tag, expr: routeSeries.String()},
+		{kind: qSeen, tag: tag, expr: seen.String()},
 	}
 }
 

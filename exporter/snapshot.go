@@ -86,48 +86,9 @@ func collect(ctx context.Context, api promv1.API, p *plan, o *Options, now time.
 	defer cancel()
 	s := newSnapshot()
 	s.at = now
-	qs := p.queries(o.SeenWindow, o.RateWindow)
-	results := make([]model.Vector, len(qs))
-
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
-	}
-	sem := make(chan struct{}, o.Concurrency)
-	run := func(f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				fail(ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			if err := f(); err != nil {
-				fail(err)
-			}
-		}()
-	}
-	for i, q := range qs {
-		run(func() error {
-			v, err := instant(ctx, api, q.expr, now)
-			results[i] = v
-			return err
-		})
-	}
+	r := &runner{ctx: ctx, cancel: cancel, sem: make(chan struct{}, o.Concurrency)}
 	var tsdb promv1.TSDBResult
-	run(func() (err error) {
+	r.run(func() (err error) {
 		tsdb, err = api.TSDB(ctx, promv1.WithLimit(tsdbLimit))
 		if err != nil {
 			return fmt.Errorf("TSDB status: %w", err)
@@ -135,26 +96,109 @@ func collect(ctx context.Context, api promv1.API, p *plan, o *Options, now time.
 		return nil
 	})
 	var rules promv1.RulesResult
-	run(func() (err error) {
+	r.run(func() (err error) {
 		rules, err = api.Rules(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("rules: %w", err)
 		}
 		return nil
 	})
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := s.runQueries(r, api, p.queries(o.RateWindow), now); err != nil {
+		return nil, err
 	}
-	s.queries = len(qs) + 2
-	for i, q := range qs {
-		if err := s.read(q, results[i]); err != nil {
-			return nil, err
+	var second []query
+	for _, tag := range p.tags {
+		distinct := 0.0
+		for _, n := range s.tagValues[tag] {
+			distinct += n
 		}
+		second = append(second, p.valueQueries(tag, distinct, o.SeenWindow)...)
 	}
+	if err := s.runQueries(r, api, second, now); err != nil {
+		return nil, err
+	}
+	if err := r.wait(); err != nil {
+		return nil, err
+	}
+	s.queries += 2
 	s.readTSDB(tsdb)
 	s.ruleGroups = generatedGroups(rules)
 	return s, nil
+}
+
+// runQueries runs qs on r and files their answers.
+func (s *snapshot) runQueries(r *runner, api promv1.API, qs []query, now time.Time) error {
+	results := make([]model.Vector, len(qs))
+	var wg sync.WaitGroup
+	for i, q := range qs {
+		wg.Add(1)
+		r.run(func() error {
+			defer wg.Done()
+			v, err := instant(r.ctx, api, q.expr, now)
+			results[i] = v
+			return err
+		})
+	}
+	wg.Wait()
+	if err := r.err(); err != nil {
+		return err
+	}
+	s.queries += len(qs)
+	for i, q := range qs {
+		if err := s.read(q, results[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runner runs API calls at most cap(sem) at a time; the first failure
+// cancels the others.
+type runner struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	firstErr error
+}
+
+func (r *runner) run(f func() error) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		select {
+		case r.sem <- struct{}{}:
+			defer func() { <-r.sem }()
+		case <-r.ctx.Done():
+			// f still runs, for its own bookkeeping; its call fails at
+			// once on the canceled context.
+			r.fail(r.ctx.Err())
+		}
+		if err := f(); err != nil {
+			r.fail(err)
+		}
+	}()
+}
+
+func (r *runner) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstErr == nil {
+		r.firstErr = err
+		r.cancel()
+	}
+}
+
+func (r *runner) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstErr
+}
+
+func (r *runner) wait() error {
+	r.wg.Wait()
+	return r.err()
 }
 
 // tsdbLimit is how many metric names the TSDB status lists. istio_* names

@@ -35,6 +35,15 @@ type Endpoint struct {
 	// series by name, then by rendered labels.
 	counters   map[string]map[string]uint64
 	histograms map[string]map[string]*histogram
+	// order caches the sorted family names and label sets, which only
+	// change when a series is added; buf is reused by render.
+	order *renderOrder
+	buf   []byte
+}
+
+type renderOrder struct {
+	counters, histograms           []string
+	counterLabels, histogramLabels map[string][]string
 }
 
 type flowState struct {
@@ -199,6 +208,9 @@ func (e *Endpoint) add(f *Flow, st *flowState, code string, n uint64) {
 		counters = map[string]uint64{}
 		e.counters[reqName] = counters
 	}
+	if _, ok := counters[reqLabels]; !ok {
+		e.order = nil
+	}
 	counters[reqLabels] += n
 
 	hs := e.histograms[durName]
@@ -210,6 +222,7 @@ func (e *Endpoint) add(f *Flow, st *flowState, code string, n uint64) {
 	if h == nil {
 		h = &histogram{buckets: make([]uint64, len(DurationBucketsMs))}
 		hs[durLabels] = h
+		e.order = nil
 	}
 	lats := f.latencies()
 	cur := st.cursor[code]
@@ -305,7 +318,8 @@ func writeLabel(b *strings.Builder, name, value string) {
 // text exposition does. Lines are appended to one buffer: a benchmark mesh
 // serves hundreds of thousands of them.
 func (e *Endpoint) render(w io.Writer) error {
-	var b []byte
+	o := e.renderOrder()
+	b := e.buf[:0]
 	sample := func(name, suffix, labels, extra string, value []byte) {
 		b = append(b, name...)
 		b = append(b, suffix...)
@@ -317,15 +331,15 @@ func (e *Endpoint) render(w io.Writer) error {
 		b = append(b, '\n')
 	}
 	var num [32]byte
-	for _, name := range slices.Sorted(maps.Keys(e.counters)) {
+	for _, name := range o.counters {
 		b = append(b, "# TYPE "+name+" counter\n"...)
-		for _, l := range slices.Sorted(maps.Keys(e.counters[name])) {
+		for _, l := range o.counterLabels[name] {
 			sample(name, "", l, "", strconv.AppendUint(num[:0], e.counters[name][l], 10))
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(e.histograms)) {
+	for _, name := range o.histograms {
 		b = append(b, "# TYPE "+name+" histogram\n"...)
-		for _, l := range slices.Sorted(maps.Keys(e.histograms[name])) {
+		for _, l := range o.histogramLabels[name] {
 			h := e.histograms[name][l]
 			for i, bound := range DurationBucketsMs {
 				sample(name, "_bucket", l, `,le="`+formatBound(bound)+`"`, strconv.AppendUint(num[:0], h.buckets[i], 10))
@@ -334,15 +348,28 @@ func (e *Endpoint) render(w io.Writer) error {
 			sample(name, "_sum", l, "", strconv.AppendFloat(num[:0], h.sum, 'g', -1, 64))
 			sample(name, "_count", l, "", strconv.AppendUint(num[:0], h.count, 10))
 		}
-		if len(b) > 1<<20 {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-			b = b[:0]
-		}
 	}
+	e.buf = b
 	_, err := w.Write(b)
 	return err
+}
+
+func (e *Endpoint) renderOrder() *renderOrder {
+	if e.order != nil {
+		return e.order
+	}
+	o := &renderOrder{
+		counters: slices.Sorted(maps.Keys(e.counters)), histograms: slices.Sorted(maps.Keys(e.histograms)),
+		counterLabels: map[string][]string{}, histogramLabels: map[string][]string{},
+	}
+	for _, name := range o.counters {
+		o.counterLabels[name] = slices.Sorted(maps.Keys(e.counters[name]))
+	}
+	for _, name := range o.histograms {
+		o.histogramLabels[name] = slices.Sorted(maps.Keys(e.histograms[name]))
+	}
+	e.order = o
+	return o
 }
 
 // formatBound prints a bucket bound as Envoy does (%g: 1.8e+06).
