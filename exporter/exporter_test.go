@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -259,6 +260,27 @@ routebundle_prometheus_up 1
 			"routebundle_routes", "routebundle_diagnostics", "routebundle_prometheus_up",
 		}
 		if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), names...); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("filtering by the configured values gives the same series", func(t *testing.T) {
+		f := newExporter(t, w.prom.URL, Options{SeenWindow: 10 * time.Minute})
+		f.SetInventory(w.inv)
+		f.plan.slack = -1000
+		if err := f.Cycle(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if q, _ := value(t, f, "routebundle_prometheus_cycle_queries", nil); q != tagQueries+1+4+2 {
+			t.Errorf("queries per cycle = %g, want one more for a filtered tag", q)
+		}
+		names := []string{"routebundle_route_series", "routebundle_route_set_series", "routebundle_route_set_unconfigured_series",
+			"routebundle_route_set_unconfigured_routes", "routebundle_route_unseen"}
+		want, err := testutil.CollectAndFormat(e.Registry(), expfmt.TypeTextPlain, names...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := testutil.GatherAndCompare(f.Registry(), bytes.NewReader(want), names...); err != nil {
 			t.Error(err)
 		}
 	})

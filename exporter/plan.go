@@ -28,6 +28,8 @@ type plan struct {
 	// namespaces restricts the topology queries; nil when a mesh-wide set
 	// makes every namespace relevant.
 	namespaces []string
+	// slack is valueSlack; tests lower it to take the filtered path.
+	slack int
 }
 
 // setPlan is one route set and the destination namespaces whose traffic it
@@ -56,7 +58,7 @@ func (s *setPlan) covers(ns string) bool {
 // rules' units): a set's traffic is its namespace's, a mesh-wide set's is
 // every namespace without a set of its own for the same tag.
 func newPlan(inv *inventory.Inventory) *plan {
-	p := &plan{configured: map[string][]string{}}
+	p := &plan{configured: map[string][]string{}, slack: valueSlack}
 	if inv == nil {
 		return p
 	}
@@ -145,9 +147,9 @@ const (
 	qMangled
 )
 
-// tagQueries is the number of queries each distinct route tag costs: 3 in
-// the first phase, 2 in the second.
-const tagQueries = 5
+// tagQueries is the number of queries each distinct route tag costs: 2 in
+// the first phase, 2 in the second (3 for a tag filtered by value).
+const tagQueries = 4
 
 // queries returns the plan's first-phase queries: everything but the
 // per-value ones (see valueQueries), which depend on the tag's number of
@@ -156,7 +158,7 @@ func (p *plan) queries(rate time.Duration) []query {
 	if len(p.sets) == 0 {
 		return nil
 	}
-	qs := make([]query, 0, 3*len(p.tags)+4)
+	qs := make([]query, 0, 2*len(p.tags)+4)
 	for _, tag := range p.tags {
 		qs = append(qs, p.tagQueries(tag, rate)...)
 	}
@@ -191,12 +193,11 @@ func routeMetrics(ms ...*labels.Matcher) *parser.VectorSelector {
 	return pql.Vector("", append([]*labels.Matcher{names}, ms...)...)
 }
 
-// tagQueries are the first-phase queries of one tag: its series and
-// distinct values per namespace, and the unknown share per workload.
+// tagQueries are the first-phase queries of one tag: its distinct values
+// per namespace and the unknown share per workload.
 func (p *plan) tagQueries(tag string, rate time.Duration) []query {
 	scope := p.namespaceMatchers()
 	present := append(slices.Clone(scope), pql.Neq(tag, ""))
-	tagSeries := pql.Aggregate(parser.COUNT, routeMetrics(present...), labelName, labelNamespace)
 	tagValues := pql.Aggregate(parser.COUNT,
 		pql.Aggregate(parser.GROUP, pql.Vector(series.IstioRequestsTotal, present...), labelNamespace, tag),
 		labelNamespace)
@@ -211,7 +212,6 @@ func (p *plan) tagQueries(tag string, rate time.Duration) []query {
 		pql.Binary(parser.LOR, rateBy(pql.Eq(tag, series.UnknownRoute)), pql.Scale(0, all)),
 		pql.Compare(parser.GTR, all, 0))
 	return []query{
-		{kind: qTagSeries, tag: tag, expr: tagSeries.String()},
 		{kind: qTagValues, tag: tag, expr: tagValues.String()},
 		{kind: qUnknownShare, tag: tag, expr: unknown.String()},
 	}
@@ -224,16 +224,20 @@ const valueSlack = 1000
 // valueQueries are the second-phase queries of one tag: series per value
 // and the values with traffic in the seen window. When the tag has few
 // values beyond the configured ones (distinct, from the first phase), they
-// are grouped by value unfiltered: a regex of thousands of route values,
-// which rarely are plain literals, costs Prometheus more than the extra
-// rows. A tag with many unconfigured values (a raw path, say) is filtered
-// to the configured ones, so that the answer stays bounded.
-func (p *plan) valueQueries(tag string, distinct float64, window time.Duration) []query {
-	values := slices.Clone(p.namespaceMatchers())
-	if distinct > float64(len(p.configured[tag])+valueSlack) {
-		values = append(values, pql.Re(tag, pql.OneOf(p.configured[tag])))
-	} else {
-		values = append(values, pql.Neq(tag, ""))
+// are grouped by value unfiltered, and the tag's total series are the sum
+// of the rows (filtered reports false): a regex of thousands of route
+// values, which rarely are plain literals, costs Prometheus more than the
+// extra rows. A tag with many unconfigured values (a raw path, say) is
+// filtered to the configured ones, so that the answer stays bounded, and
+// its total series are one more query.
+func (p *plan) valueQueries(tag string, distinct float64, window time.Duration) (qs []query, filtered bool) {
+	scope := p.namespaceMatchers()
+	present := append(slices.Clone(scope), pql.Neq(tag, ""))
+	values := present
+	if filtered = distinct > float64(len(p.configured[tag])+p.slack); filtered {
+		values = append(slices.Clone(scope), pql.Re(tag, pql.OneOf(p.configured[tag])))
+		tagSeries := pql.Aggregate(parser.COUNT, routeMetrics(present...), labelName, labelNamespace)
+		qs = append(qs, query{kind: qTagSeries, tag: tag, expr: tagSeries.String()})
 	}
 	routeSeries := pql.Aggregate(parser.COUNT, routeMetrics(values...), labelName, labelNamespace, tag)
 	// Seen: requests in the window, or a series created in it (Envoy
@@ -245,10 +249,10 @@ func (p *plan) valueQueries(tag string, distinct float64, window time.Duration) 
 			pql.Compare(parser.GTR, pql.RangeCall("increase", reqs, window), 0),
 			pql.Binary(parser.LUNLESS, reqs, pql.Offset(reqs, window))),
 		labelNamespace, tag)
-	return []query{
-		{kind: qRouteSeries, tag: tag, expr: routeSeries.String()},
-		{kind: qSeen, tag: tag, expr: seen.String()},
-	}
+	return append(qs,
+		query{kind: qRouteSeries, tag: tag, expr: routeSeries.String()},
+		query{kind: qSeen, tag: tag, expr: seen.String()},
+	), filtered
 }
 
 // mangledQuery counts the series whose metric name carries a configured

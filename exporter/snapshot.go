@@ -107,15 +107,23 @@ func collect(ctx context.Context, api promv1.API, p *plan, o *Options, now time.
 		return nil, err
 	}
 	var second []query
+	var unfiltered []string
 	for _, tag := range p.tags {
 		distinct := 0.0
 		for _, n := range s.tagValues[tag] {
 			distinct += n
 		}
-		second = append(second, p.valueQueries(tag, distinct, o.SeenWindow)...)
+		qs, filtered := p.valueQueries(tag, distinct, o.SeenWindow)
+		second = append(second, qs...)
+		if !filtered {
+			unfiltered = append(unfiltered, tag)
+		}
 	}
 	if err := s.runQueries(r, api, second, now); err != nil {
 		return nil, err
+	}
+	for _, tag := range unfiltered {
+		s.sumTagSeries(tag)
 	}
 	if err := r.wait(); err != nil {
 		return nil, err
@@ -124,6 +132,17 @@ func collect(ctx context.Context, api promv1.API, p *plan, o *Options, now time.
 	s.readTSDB(tsdb)
 	s.ruleGroups = generatedGroups(rules)
 	return s, nil
+}
+
+// sumTagSeries derives the tag's series per namespace from the rows of an
+// unfiltered per-value query, which has one for every value.
+func (s *snapshot) sumTagSeries(tag string) {
+	totals := nested1(s.tagSeries, tag)
+	for ns, byValue := range s.routeSeries[tag] {
+		for _, c := range byValue {
+			totals[ns] = totals[ns].plus(c)
+		}
+	}
 }
 
 // runQueries runs qs on r and files their answers.
