@@ -220,7 +220,8 @@ func (q *routeQueries) source() string {
 
 func (q *routeQueries) note() string {
 	if q.recorded {
-		return fmt.Sprintf("%s: from the recorded series (%s), over %s", q.tag, series.RequestsRate5m, model.Duration(q.o.since))
+		// The recorded rates are over 5m; a shorter --since cannot narrow them.
+		return fmt.Sprintf("%s: from the recorded series (%s), over %s", q.tag, series.RequestsRate5m, model.Duration(max(q.o.since, 5*time.Minute)))
 	}
 	return fmt.Sprintf("%s: routebundle's recording rules are not installed; computed from the raw %s over %s",
 		q.tag, series.IstioRequestsTotal, model.Duration(q.o.since))
