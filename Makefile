@@ -17,10 +17,11 @@ FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./inventory:Fuzz
 	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./attrgen:FuzzConditions ./attrgen:FuzzRegexProgramSize \
 	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
-	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML
+	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML \
+	./exporter:FuzzCollect
 
-# bin/prometheus (the server) has a target but no test needs it yet.
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool
+# bin/prometheus (the server) runs in the exporter, meshsim and routes tests.
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
 
 .DEFAULT_GOAL := help
 
@@ -42,7 +43,7 @@ examples: ## regenerate examples/_gen (both formats) from the embedded podinfo e
 	$(GO) run ./cmd/bundlegen generate --format files -o examples/_gen/files
 
 .PHONY: tools
-tools: $(TOOLS) ## build kube-apiserver, etcd and promtool into bin/
+tools: $(TOOLS) ## build kube-apiserver, etcd, promtool and prometheus into bin/
 
 $(BIN)/kube-apiserver: tools/kube/go.mod
 	cd tools/kube && $(GO) build -o $@ k8s.io/kubernetes/cmd/kube-apiserver
@@ -77,6 +78,7 @@ race: ## run the concurrent code paths under the race detector
 	$(GO) test -race -count=1 ./internal/parallel ./manifest ./inventory ./attrgen ./dashboards
 	$(GO) test -race -count=1 -run 'WriteDir|Check' ./bundle
 	$(GO) test -race -count=1 -run 'TestGenerateSyntheticMesh|TestGenerateIsDeterministic' ./internal/cli
+	$(GO) test -race -count=1 ./exporter ./internal/meshsim ./internal/promtest
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s; Nx: N inputs)

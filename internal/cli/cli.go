@@ -61,6 +61,7 @@ func commands() map[string]command {
 		"generate": {"write the monitoring bundle: rules, alerts, dashboards, scrape monitors", runGenerate},
 		"init":     {"write the Istio classification for an OpenAPI spec or a route list", runInit},
 		"lint":     {"check Istio route classification objects and report diagnostics", runLint},
+		"routes":   {"show per-route traffic, success and latency from Prometheus", runRoutes},
 		"version":  {"print the version", runVersion},
 	}
 }
