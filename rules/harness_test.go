@@ -49,19 +49,7 @@ func newWorld(t testing.TB, load string, files []RuleFile) *world {
 
 func newWorldOn(t testing.TB, st storage.Storage, engine *promql.Engine, files []RuleFile) *world {
 	t.Helper()
-	dir := t.TempDir()
-	var paths []string
-	for _, f := range files {
-		data, err := f.YAML()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, f.Name+".yaml")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
+	paths := writeRuleFiles(t, t.TempDir(), files)
 	m := rules.NewManager(&rules.ManagerOptions{
 		QueryFunc:    rules.EngineQueryFunc(engine, st),
 		AppendableV2: st,
@@ -83,6 +71,27 @@ func newWorldOn(t testing.TB, st storage.Storage, engine *promql.Engine, files [
 		}
 	}
 	return w
+}
+
+// writeRuleFiles writes the plain rule files into dir and returns their paths.
+func writeRuleFiles(t testing.TB, dir string, files []RuleFile) []string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	paths := make([]string, 0, len(files))
+	for _, f := range files {
+		data, err := f.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, f.Name+".yaml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
 }
 
 // advance evaluates each group at every multiple of its interval up to and
