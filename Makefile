@@ -60,6 +60,11 @@ $(BIN)/prometheus: tools/prometheus/go.mod
 $(BIN)/prometheus-operator: tools/operator/go.mod
 	cd tools/operator && $(GO) build -o $@ github.com/prometheus-operator/prometheus-operator/cmd/operator
 
+# Sloth, for `make bench-rules` only (not a test tool): the SLO generator whose
+# rules the benchmark evaluates beside bundlegen's.
+$(BIN)/sloth: tools/sloth/go.mod
+	cd tools/sloth && $(GO) build -o $@ github.com/slok/sloth/cmd/sloth
+
 .PHONY: test
 test: tools lint ## run every test (unit, golden, envtest, promtool, race, fuzz)
 	$(GO) test -count=1 ./...
@@ -110,6 +115,19 @@ bench-generate: build ## time bin/bundlegen generate on 1,000 WasmPlugins x 10 r
 	sync
 	BUNDLEGEN_BIN=$(BIN)/bundlegen BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -count=1 -v -run '^TestTimeGenerate$$' ./internal/synth | grep -v -e '^=== ' -e '^--- '
+
+# One evaluation cycle of bundlegen's rules and of Sloth's for the same routes
+# and 99.9% objective, on a synthetic TSDB with 30 days of history (see
+# rules/evalbench_test.go): CPU per cycle side by side, the 30d window's
+# share, and the dashboard panels from recorded against raw series. The TSDB
+# is generated once per BENCH_RULES_ROUTES into .cache/bench-rules.
+BENCH_RULES_ROUTES ?= 1000
+BENCH_RULES_CYCLES ?= 5
+.PHONY: bench-rules
+bench-rules: $(BIN)/sloth ## CPU per rule evaluation cycle against Sloth's, BENCH_RULES_ROUTES routes, 30 days
+	SLOTH_BIN=$(BIN)/sloth BENCH_RULES_ROUTES=$(BENCH_RULES_ROUTES) BENCH_RULES_CYCLES=$(BENCH_RULES_CYCLES) \
+		BENCH_RULES_CACHE=$(CURDIR)/.cache/bench-rules \
+		$(GO) test -count=1 -v -timeout 3h -run '^TestBenchRules$$' ./rules | grep -v -e '^=== ' -e '^--- '
 
 .PHONY: clean
 clean: ## remove bin/

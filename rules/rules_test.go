@@ -275,7 +275,11 @@ func TestObjectsAndErrorSelector(t *testing.T) {
 			t.Errorf("%s: %s %s", pr.Name, pr.APIVersion, pr.Kind)
 		}
 		for _, g := range pr.Spec.Groups {
-			if g.Interval == nil || *g.Interval != "30s" {
+			want := "30s"
+			if strings.HasSuffix(g.Name, "-"+groupPeriod) {
+				want = DefaultPeriodInterval.String()
+			}
+			if g.Interval == nil || string(*g.Interval) != want {
 				t.Errorf("%s: interval %v", g.Name, g.Interval)
 			}
 		}
