@@ -58,7 +58,7 @@ func New(raw map[string]Series, rules []Rule) *Checker {
 	c := &Checker{
 		raw: map[string]set{}, rules: rules, byName: map[string][]int{},
 		parser: parser.NewParser(parser.Options{}),
-		out: map[int]set{}, problems: map[int][]string{}, state: map[int]int{},
+		out:    map[int]set{}, problems: map[int][]string{}, state: map[int]int{},
 	}
 	for m, sr := range raw {
 		s := anyOf(sr.Labels...)
