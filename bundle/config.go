@@ -19,7 +19,8 @@ import (
 // naming the key and its line.
 type Config struct {
 	// Release, when set, is the kube-prometheus-stack release label of every
-	// object (rules.release and scrape.release). Default "" (each section's own).
+	// object (rules.release, scrape.release and dashboards.configMap.release).
+	// Default "" (each section's own).
 	Release string `yaml:"release"`
 	// Alerts are the objectives, thresholds and alert switches of every route
 	// that no WasmPlugin annotation overrides. Rules and dashboards share them.
@@ -68,6 +69,7 @@ func (c *Config) apply() {
 	if c.Release != "" {
 		c.Rules.Release = c.Release
 		c.Scrape.Release = c.Release
+		c.Dashboards.ConfigMap.Release = c.Release
 	}
 	c.Rules.Defaults = c.Alerts
 	c.Dashboards.Policy = c.Alerts

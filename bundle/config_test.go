@@ -52,6 +52,9 @@ func normalizeEmpty(c Config) Config {
 	if len(c.Scrape.Labels) == 0 {
 		c.Scrape.Labels = nil
 	}
+	if len(c.Dashboards.ConfigMap.Labels) == 0 {
+		c.Dashboards.ConfigMap.Labels = nil
+	}
 	return c
 }
 
@@ -67,8 +70,8 @@ func TestParseConfig(t *testing.T) {
 			}
 		}},
 		{name: "release spreads", in: "release: prom\n", check: func(t *testing.T, c Config) {
-			if c.Rules.Release != "prom" || c.Scrape.Release != "prom" {
-				t.Errorf("release not applied: rules %q scrape %q", c.Rules.Release, c.Scrape.Release)
+			if c.Rules.Release != "prom" || c.Scrape.Release != "prom" || c.Dashboards.ConfigMap.Release != "prom" {
+				t.Errorf("release not applied: rules %q scrape %q configMap %q", c.Rules.Release, c.Scrape.Release, c.Dashboards.ConfigMap.Release)
 			}
 		}},
 		{name: "alerts reach rules and dashboards", in: "alerts:\n  objective: 0.999\n", check: func(t *testing.T, c Config) {

@@ -336,3 +336,39 @@ type dashPanel struct {
 	Targets []struct{ Expr, RefID string }
 	Panels  []dashPanel
 }
+
+// TestReleaseReachesEveryObject reads the labels off every object the
+// operator format renders: the bundle config's release must be on each of
+// them, ConfigMaps included, as the README says.
+func TestReleaseReachesEveryObject(t *testing.T) {
+	cfg, err := bundle.ParseConfig("cfg.yaml", []byte("release: prom-a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, inv := range inventories(t) {
+		t.Run(name, func(t *testing.T) {
+			b, _, err := bundle.Build(inv, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := b.Files(bundle.FormatOperator)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for _, f := range files {
+				for _, u := range decodeObjects(t, f) {
+					kinds[u.GetKind()]++
+					if got := u.GetLabels()["release"]; got != "prom-a" {
+						t.Errorf("%s %s: release label %q, want prom-a", u.GetKind(), u.GetName(), got)
+					}
+				}
+			}
+			for _, k := range []string{"PrometheusRule", "PodMonitor", "ServiceMonitor", "ConfigMap"} {
+				if kinds[k] == 0 {
+					t.Errorf("no %s rendered", k)
+				}
+			}
+		})
+	}
+}
