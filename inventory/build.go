@@ -70,6 +70,7 @@ func (b *Builder) Build(objs []manifest.Object) *Inventory {
 	st.precompile()
 	st.checkPlugins()
 	st.join()
+	st.linkAnnotations()
 	inv := &Inventory{
 		RouteSets:   st.routeSets(),
 		Namespaces:  st.namespaceList(),
