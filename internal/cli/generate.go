@@ -9,7 +9,15 @@ import (
 	"github.com/routebundle/routebundle/diag"
 )
 
-const generateUsage = "[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [PATH...]"
+const generateUsage = `[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [PATH...]
+
+Writes the monitoring bundle of the route classifications in the PATHs
+(files, directories, - for standard input; the embedded podinfo example
+when none is given): recording rules and alerts per route, Grafana
+dashboards and scrape monitors. Diagnostics go to stderr. Exits 1 on
+error diagnostics (the healthy route sets are still written) or, with
+--check, when DIR is out of date; 2 on bad flags, config or input.
+`
 
 type generateFlags struct {
 	config string

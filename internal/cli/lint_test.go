@@ -95,7 +95,7 @@ func TestLintExitCodes(t *testing.T) {
 		{"unreadable path", "", []string{"lint", missing}, ExitUsage, "", missing},
 		{"unknown format", "", []string{"lint", "-o", "yaml"}, ExitUsage, "", `"yaml"`},
 		{"unknown flag", "", []string{"lint", "--bogus"}, ExitUsage, "", "bogus"},
-		{"help", "", []string{"lint", "-h"}, ExitOK, "", "usage: bundlegen lint"},
+		{"help", "", []string{"lint", "-h"}, ExitOK, "usage: bundlegen lint", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

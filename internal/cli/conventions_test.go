@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestHelpAndUsage: help that was asked for goes to stdout and exits 0;
+// usage after a mistake goes to stderr and exits 2, for every command.
+func TestHelpAndUsage(t *testing.T) {
+	for name := range commands() {
+		for _, help := range [][]string{{name, "-h"}, {name, "--help"}, {"help", name}} {
+			code, stdout, stderr := runCLI(t, "", help...)
+			if code != ExitOK || stderr != "" || !strings.HasPrefix(stdout, "usage: bundlegen "+name) {
+				t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 0 and the usage on stdout", help, code, stdout, stderr)
+			}
+		}
+		code, stdout, stderr := runCLI(t, "", name, "--no-such-flag")
+		if code != ExitUsage || stdout != "" || !strings.Contains(stderr, "no-such-flag") || !strings.Contains(stderr, "usage: bundlegen "+name) {
+			t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want exit 2, the error and the usage on stderr", name, code, stdout, stderr)
+		}
+	}
+	for _, help := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		code, stdout, stderr := runCLI(t, "", help...)
+		if code != ExitOK || stderr != "" || !strings.Contains(stdout, "commands:") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", help, code, stdout, stderr)
+		}
+	}
+	for _, mistake := range [][]string{nil, {"nope"}, {"help", "nope"}} {
+		code, stdout, stderr := runCLI(t, "", mistake...)
+		if code != ExitUsage || stdout != "" || !strings.Contains(stderr, "commands:") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and the usage on stderr", mistake, code, stdout, stderr)
+		}
+	}
+}
+
+func TestVersionRejectsArguments(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "", "version", "extra")
+	if code != ExitUsage || stdout != "" || !strings.Contains(stderr, `"extra"`) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 naming the argument", code, stdout, stderr)
+	}
+	if code, stdout, _ := runCLI(t, "", "version"); code != ExitOK || !strings.HasPrefix(stdout, "bundlegen ") {
+		t.Errorf("version: exit %d, stdout %q", code, stdout)
+	}
+}
+
+// TestFlagsAfterPaths: flags may follow the PATHs, and "--" ends the flags.
+func TestFlagsAfterPaths(t *testing.T) {
+	podinfo := filepath.Join("..", "..", "examples", "podinfo")
+	code, before, _ := runCLI(t, "", "lint", "-o", "json", podinfo)
+	code2, after, _ := runCLI(t, "", "lint", podinfo, "-o", "json")
+	if code != ExitOK || code2 != ExitOK || before != after || !strings.HasPrefix(after, "[") {
+		t.Errorf("lint PATH -o json: exit %d, output %q; want what lint -o json PATH prints (exit %d)", code2, after, code)
+	}
+	out := t.TempDir()
+	if code, _, stderr := runCLI(t, "", "generate", podinfo, "-o", out, "--format", "files"); code != ExitOK {
+		t.Fatalf("generate PATH -o DIR --format files: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "generate", podinfo, "--check", "-o", out, "--format", "files"); code != ExitOK {
+		t.Errorf("generate PATH --check -o DIR: exit %d: %s", code, stderr)
+	}
+	// After --, "-o" is a path.
+	code, _, stderr := runCLI(t, "", "lint", "--", podinfo, "-o")
+	if code != ExitUsage || !strings.Contains(stderr, "-o") || strings.Contains(stderr, "flag needs an argument") {
+		t.Errorf("lint -- PATH -o: exit %d, stderr %q; want the missing path -o reported", code, stderr)
+	}
+	// "--" as a flag's value is a value.
+	if code, _, stderr := runCLI(t, "", "lint", podinfo, "-o", "--"); code != ExitUsage || !strings.Contains(stderr, `"--"`) {
+		t.Errorf("lint PATH -o --: exit %d, stderr %q; want -o's value rejected", code, stderr)
+	}
+}
