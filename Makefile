@@ -32,9 +32,11 @@ help: ## list the targets
 build: ## build bin/bundlegen
 	$(GO) build -o $(BIN)/bundlegen ./cmd/bundlegen
 
+# run is silent, so that `make run > bundle.yaml` is a clean YAML stream.
 .PHONY: run
-run: build ## generate the bundle for the embedded podinfo example to stdout
-	$(BIN)/bundlegen generate -o -
+run: ## generate the bundle for the embedded podinfo example to stdout
+	@$(GO) build -o $(BIN)/bundlegen ./cmd/bundlegen
+	@$(BIN)/bundlegen generate -o -
 
 .PHONY: examples
 examples: ## regenerate examples/_gen (both formats) from the embedded podinfo example

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,5 +69,28 @@ func TestFlagsAfterPaths(t *testing.T) {
 	// "--" as a flag's value is a value.
 	if code, _, stderr := runCLI(t, "", "lint", podinfo, "-o", "--"); code != ExitUsage || !strings.Contains(stderr, `"--"`) {
 		t.Errorf("lint PATH -o --: exit %d, stderr %q; want -o's value rejected", code, stderr)
+	}
+}
+
+// TestFormatSwitchLeavesNoEmptyFolders generates both formats into one
+// directory in turn: each run leaves exactly its own files.
+func TestFormatSwitchLeavesNoEmptyFolders(t *testing.T) {
+	out := t.TempDir()
+	for _, format := range []string{"files", "operator", "files", "operator"} {
+		if code, _, stderr := runCLI(t, "", "generate", "--format", format, "-o", out); code != ExitOK {
+			t.Fatalf("generate --format %s: exit %d: %s", format, code, stderr)
+		}
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("%s/ left behind by the files format", e.Name())
+		}
+	}
+	if len(entries) == 0 {
+		t.Error("no operator files written")
 	}
 }
