@@ -372,3 +372,42 @@ func TestReleaseReachesEveryObject(t *testing.T) {
 		})
 	}
 }
+
+// TestOperatorRulesListRecordOrAlertFirst: each rule of a rendered
+// PrometheusRule starts with record or alert, then expr, as the files
+// format and hand-written rule files do.
+func TestOperatorRulesListRecordOrAlertFirst(t *testing.T) {
+	for name, inv := range inventories(t) {
+		rules := 0
+		for _, f := range render(t, inv, bundle.FormatOperator) {
+			if !strings.HasPrefix(f.Path, "prometheusrule_") {
+				continue
+			}
+			var doc yaml.Node
+			if err := yaml.Unmarshal(f.Data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range child(child(doc.Content[0], "spec"), "groups").Content {
+				for _, r := range child(g, "rules").Content {
+					rules++
+					first, second := r.Content[0].Value, r.Content[2].Value
+					if first != "record" && first != "alert" || second != "expr" {
+						t.Errorf("%s %s: a rule starts with %s, %s", name, f.Path, first, second)
+					}
+				}
+			}
+		}
+		if rules == 0 {
+			t.Errorf("%s: no rules read", name)
+		}
+	}
+}
+
+func child(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return &yaml.Node{}
+}
