@@ -90,7 +90,7 @@ var relativeTime = regexp.MustCompile(`^now(-[0-9]+(s|m|h|d|w|M|y))?(/(s|m|h|d|w
 func (o Options) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("dashboards.%s: "+format, append([]any{field}, args...)...))
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
 	}
 	if !relativeTime.MatchString(o.TimeFrom) {
 		bad("timeFrom", "%q is not a relative time like now-6h", o.TimeFrom)

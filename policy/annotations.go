@@ -86,7 +86,7 @@ func durationKey(name, yamlName string, setOnly bool, field func(*Policy) *model
 		apply: func(p *Policy, s string, _ bool) error {
 			d, err := model.ParseDuration(strings.TrimSpace(s))
 			if err != nil {
-				return fmt.Errorf("want a duration like 5m or 1h30m: %w", err)
+				return fmt.Errorf("want a duration like 5m or 1h30m, got %q", s)
 			}
 			*field(p) = d
 			return nil
@@ -414,4 +414,17 @@ func scalarOrList(n *yaml.Node) (string, error) {
 		return strings.Join(items, ","), nil
 	}
 	return "", errors.New("want a string, a number or a list")
+}
+
+// Set sets the field of p that the bundle config spells yamlName
+// (objective, errorRatio, latencyFor, ...) from value, parsed as the
+// annotations parse it: "99.9%" and "0.999" alike, "300ms" for latencyP99Ms.
+// known is false for names that are not such a field (alerts, a typo).
+func (p *Policy) Set(yamlName, value string) (known bool, err error) {
+	for _, k := range settingKeys() {
+		if k.yamlName == yamlName && k.yamlName != "" {
+			return true, k.apply(p, value, false)
+		}
+	}
+	return false, nil
 }

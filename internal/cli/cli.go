@@ -110,12 +110,20 @@ func exitCode(stderr io.Writer, err error) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintf(stderr, "bundlegen: %v\n", ee.Err)
+			printError(stderr, ee.Err)
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(stderr, "bundlegen: %v\n", err)
+	printError(stderr, err)
 	return ExitUsage
+}
+
+// printError writes err, one "bundlegen: " line per line of it (joined
+// errors, such as a config file's problems, are one per line).
+func printError(w io.Writer, err error) {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(w, "bundlegen: %s\n", line)
+	}
 }
 
 func printUsage(w io.Writer, cmds map[string]command) {
