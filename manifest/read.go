@@ -21,11 +21,14 @@ const StdinName = "<stdin>"
 type Result struct {
 	Objects     []Object
 	Diagnostics diag.List
+	// Files is the number of files (and standard inputs) read.
+	Files int
 }
 
 func (r *Result) add(objs []Object, diags diag.List) {
 	r.Objects = append(r.Objects, objs...)
 	r.Diagnostics = append(r.Diagnostics, diags...)
+	r.Files++
 }
 
 // ReadPaths reads files and directories (recursively: *.yaml, *.yml,

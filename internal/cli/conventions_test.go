@@ -94,3 +94,35 @@ func TestFormatSwitchLeavesNoEmptyFolders(t *testing.T) {
 		t.Error("no operator files written")
 	}
 }
+
+// TestInputWithoutClassification: a PATH with no WasmPlugin or Telemetry
+// says so on stderr for every command, and generate --check fails on it.
+func TestInputWithoutClassification(t *testing.T) {
+	empty := t.TempDir()
+	only := filepath.Join(t.TempDir(), "ns.yaml")
+	writeTestFile(t, only, "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+	for _, path := range []string{empty, only} {
+		for _, args := range [][]string{
+			{"lint", path},
+			{"generate", "-o", "-", path},
+			{"explain", "--namespace", "shop", path, "GET", "/"},
+		} {
+			_, _, stderr := runCLI(t, "", args...)
+			if !strings.Contains(stderr, "no WasmPlugin or Telemetry in "+path) {
+				t.Errorf("%q: stderr %q lacks the note", args, stderr)
+			}
+		}
+		out := t.TempDir()
+		if code, _, stderr := runCLI(t, "", "generate", "-o", out, path); code != ExitOK {
+			t.Fatalf("generate: exit %d: %s", code, stderr)
+		}
+		code, _, stderr := runCLI(t, "", "generate", "--check", "-o", out, path)
+		if code != ExitFindings || !strings.Contains(stderr, "no route set") {
+			t.Errorf("generate --check of %s: exit %d, stderr %q; want exit 1 saying there is nothing to check", path, code, stderr)
+		}
+	}
+	// The embedded example and a real input say nothing of the kind.
+	if _, _, stderr := runCLI(t, "", "lint"); strings.Contains(stderr, "note:") {
+		t.Errorf("lint of the example: %q", stderr)
+	}
+}

@@ -15,9 +15,7 @@ import (
 
 	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
-	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/inventory"
-	"github.com/routebundle/routebundle/manifest"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -144,13 +142,7 @@ func loadInventory(env *Env, paths []string) (*attrgen.Env, *inventory.Inventory
 
 // readInventory reads manifests from paths, or the embedded example.
 func readInventory(env *Env, aenv *attrgen.Env, paths []string) (*inventory.Inventory, error) {
-	var res *manifest.Result
-	var err error
-	if len(paths) == 0 {
-		res, err = manifest.ReadFS(examples.Podinfo())
-	} else {
-		res, err = manifest.ReadPaths(paths, env.Stdin)
-	}
+	res, err := readManifests(env, paths)
 	if err != nil {
 		return nil, err
 	}
