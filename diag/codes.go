@@ -68,6 +68,16 @@ const (
 	// CodeEmptyMatch: an attributegen attribute has no match entries and is
 	// never set.
 	CodeEmptyMatch = "RB021"
+
+	// Schema findings (RB2xx): the object as the API server's strict field
+	// validation sees it.
+
+	// CodeUnknownField: a WasmPlugin or Telemetry has a field its CRD does
+	// not declare (selctor:, tagOverride:); the API server rejects or drops it.
+	CodeUnknownField = "RB201"
+	// CodeUnservedKind: an object's kind or apiVersion differs from one of
+	// Istio's only in case, by a typo or in an unserved version.
+	CodeUnservedKind = "RB202"
 )
 
 // CodeInfo documents one diagnostic code.
@@ -102,6 +112,10 @@ func Codes() []CodeInfo {
 		{CodeShadowedProducer, Warning, "several attributegen configs in one scope produce the same attribute; the one that runs last wins when it matches"},
 		{CodeDuplicateObject, Warning, "the same kind/namespace/name was read twice; the later object is used"},
 		{CodeEmptyMatch, Warning, "an attributegen attribute has no match entries and is never set"},
+
+		// Schema checks, as the API server's strict field validation makes them.
+		{CodeUnknownField, Error, "a WasmPlugin or Telemetry has a field its CRD does not declare (`selctor:`, `tagOverride:`), with a \"did you mean\" when a declared one is one edit away; the API server rejects it under strict field validation (kubectl's default) or drops it"},
+		{CodeUnservedKind, Error, "a kind or apiVersion that Istio does not serve but nearly does: `WASMPlugin` (kinds are case-sensitive), `extension.istio.io`, `extensions.istio.io/v1`; the object is ignored or rejected"},
 
 		// Alerting annotations (package policy), reported by lint and generate.
 		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; the inherited value is used"},

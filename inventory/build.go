@@ -10,6 +10,7 @@ import (
 	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/internal/parallel"
+	"github.com/routebundle/routebundle/internal/strictfields"
 	"github.com/routebundle/routebundle/manifest"
 )
 
@@ -19,6 +20,7 @@ import (
 type Builder struct {
 	env    *attrgen.Env
 	parser *parser.Parser
+	schema *strictfields.Checker
 }
 
 // NewBuilder returns a Builder that compiles conditions with env, which may
@@ -28,7 +30,7 @@ func NewBuilder(env *attrgen.Env) (*Builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inventory: CEL parser: %w", err)
 	}
-	return &Builder{env: env, parser: p}, nil
+	return &Builder{env: env, parser: p, schema: strictfields.New()}, nil
 }
 
 // NewDefaultBuilder returns a Builder with its own attrgen environment.
@@ -106,6 +108,7 @@ func (st *state) read(objs []manifest.Object) {
 	var plugins, telemetries []*manifest.Object
 	for i := range objs {
 		o := &objs[i]
+		st.checkSchema(o)
 		if !isWasmPlugin(o) && !isTelemetry(o) && !isGateway(o) && !isNamespace(o) {
 			continue
 		}
