@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/routebundle/routebundle/internal/synth"
 )
 
 // TestHelpAndUsage: help that was asked for goes to stdout and exits 0;
@@ -124,5 +126,28 @@ func TestInputWithoutClassification(t *testing.T) {
 	// The embedded example and a real input say nothing of the kind.
 	if _, _, stderr := runCLI(t, "", "lint"); strings.Contains(stderr, "note:") {
 		t.Errorf("lint of the example: %q", stderr)
+	}
+}
+
+// TestUnrelatedKindsAreSkipped: among many ConfigMaps, the Istio objects are
+// still read (and a kind in the wrong case still reported), and the
+// skipped objects are counted in the note when nothing else is there.
+func TestUnrelatedKindsAreSkipped(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := (synth.ConfigMaps{Files: 3, PerFile: 4, DataBytes: 2000}).Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stderr := runCLI(t, "", "lint", dir)
+	if !strings.Contains(stderr, "3 manifest files read, 12 objects of other kinds skipped") {
+		t.Errorf("note: %q", stderr)
+	}
+	writeTestFile(t, filepath.Join(dir, "podinfo.yaml"), readExample(t, "wasmplugin.yaml")+"---\n"+readExample(t, "telemetry.yaml")+"---\n"+readExample(t, "waypoint.yaml")+"---\n"+readExample(t, "namespace.yaml"))
+	writeTestFile(t, filepath.Join(dir, "shout.yaml"), "apiVersion: extensions.istio.io/v1alpha1\nkind: WASMPlugin\nmetadata: {name: x, namespace: shop}\nspec: {url: file:///x.wasm}\n")
+	code, stdout, stderr := runCLI(t, "", "lint", dir)
+	if code != ExitFindings || !strings.Contains(stdout, "RB202") || strings.Contains(stderr, "note:") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want RB202 for the WASMPlugin only", code, stdout, stderr)
+	}
+	if code, out, _ := runCLI(t, "", "generate", "-o", "-", dir); code != ExitFindings || !strings.Contains(out, "routebundle-podinfo-route-name") {
+		t.Errorf("generate among ConfigMaps: exit %d; the podinfo rules are missing", code)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/routebundle/routebundle/examples"
+	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/manifest"
 )
 
@@ -13,16 +14,22 @@ import (
 // Telemetry: an empty directory or a mistyped path would otherwise pass
 // for a mesh without routes.
 func readManifests(env *Env, paths []string) (*manifest.Result, error) {
+	// Objects of other kinds are skipped before they are parsed.
+	opts := manifest.Options{Keep: inventory.Reads}
 	if len(paths) == 0 {
-		return manifest.ReadFS(examples.Podinfo())
+		return opts.ReadFS(examples.Podinfo())
 	}
-	res, err := manifest.ReadPaths(paths, env.Stdin)
+	res, err := opts.ReadPaths(paths, env.Stdin)
 	if err != nil {
 		return nil, err
 	}
 	if !hasClassification(res) {
-		fmt.Fprintf(env.Stderr, "bundlegen: note: no WasmPlugin or Telemetry in %s (%s read); there are no routes to classify\n",
-			strings.Join(paths, ", "), plural(res.Files, "manifest file"))
+		read := plural(res.Files, "manifest file") + " read"
+		if res.Skipped > 0 {
+			read += ", " + plural(res.Skipped, "object") + " of other kinds skipped"
+		}
+		fmt.Fprintf(env.Stderr, "bundlegen: note: no WasmPlugin or Telemetry in %s (%s); there are no routes to classify\n",
+			strings.Join(paths, ", "), read)
 	}
 	return res, nil
 }
