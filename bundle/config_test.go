@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -147,5 +148,40 @@ func TestParseConfig(t *testing.T) {
 			}
 			tc.check(t, c)
 		})
+	}
+}
+
+// FuzzParseConfig: any input gives a config or errors, never a panic, and
+// every error names the file.
+func FuzzParseConfig(f *testing.F) {
+	f.Add("release: a\nalerts: {objective: 99.9%, errorFor: 5m}\n")
+	f.Add("rules: {severities: {page: x}, labels: {a: b}}\ndashboards: {tags: [a], configMap: {labels: {x: y}}}\n")
+	f.Add("scrape: &a {ztunnel: auto}\nx: *a\n")
+	f.Add("alerts:\n  alerts: {latency: no}\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		_, err := ParseConfig("f.yaml", []byte(in))
+		if err == nil {
+			return
+		}
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			if !strings.HasPrefix(line, "f.yaml") {
+				t.Fatalf("error line without the file: %q", line)
+			}
+		}
+	})
+}
+
+func TestParseConfigAliasBomb(t *testing.T) {
+	in := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for i := range 12 {
+		name := fmt.Sprintf("b%d", i)
+		in += fmt.Sprintf("%s: &%s [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n", name, name, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = name
+	}
+	in = "dashboards:\n  tags: *" + prev + "\n" + strings.ReplaceAll(in, "\n", "\n  ")
+	_, err := ParseConfig("bomb.yaml", []byte("x: 1\n"+in))
+	if err == nil {
+		t.Fatal("no error")
 	}
 }

@@ -41,7 +41,13 @@ type configDecoder struct {
 	// lines holds the line of every key written, by dotted path.
 	lines map[string]int
 	errs  []error
+	// visits counts the nodes decoded: aliases can make a small file a
+	// huge tree ("billion laughs"), which a config never needs.
+	visits int
 }
+
+// maxVisits bounds the nodes one config file may expand to.
+const maxVisits = 100_000
 
 func (d *configDecoder) fail(line int, path, format string, args ...any) {
 	d.errs = append(d.errs, &ConfigError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
@@ -68,6 +74,12 @@ func (d *configDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	n = resolve(n)
 	if n == nil || isNull(n) {
 		return // an empty section keeps its defaults
+	}
+	if d.visits++; d.visits > maxVisits {
+		if d.visits == maxVisits+1 {
+			d.fail(n.Line, path, "the file expands to more than %d values (aliases?); a bundle config is far smaller", maxVisits)
+		}
+		return
 	}
 	switch {
 	case v.Type() == durationType:

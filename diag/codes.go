@@ -118,7 +118,7 @@ func Codes() []CodeInfo {
 		{CodeUnservedKind, Error, "a kind or apiVersion that Istio does not serve but nearly does: `WASMPlugin` (kinds are case-sensitive), `extension.istio.io`, `extensions.istio.io/v1`; the object is ignored or rejected"},
 
 		// Alerting annotations (package policy), reported by lint and generate.
-		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; the inherited value is used"},
+		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; a value is applied whole or not at all, so the inherited value is used (`disable-alerts: latency,bogus` disables nothing)"},
 		{"RB302", Warning, "an unknown `routebundle.io/` annotation or per-route key is ignored"},
 		{"RB303", Warning, "`routebundle.io/routes` names a route value the route set does not produce"},
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/routebundle/routebundle/internal/synth"
+	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 // TestHelpAndUsage: help that was asked for goes to stdout and exits 0;
@@ -149,5 +150,30 @@ func TestUnrelatedKindsAreSkipped(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "", "generate", "-o", "-", dir); code != ExitFindings || !strings.Contains(out, "routebundle-podinfo-route-name") {
 		t.Errorf("generate among ConfigMaps: exit %d; the podinfo rules are missing", code)
+	}
+}
+
+// TestREADMEUsageMatchesHelp: the synopsis the README gives for a command
+// is the first line of its -h.
+func TestREADMEUsageMatchesHelp(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for name := range commands() {
+		_, help, _ := runCLI(t, "", name, "-h")
+		synopsis := strings.TrimPrefix(firstLine(help), "usage: ")
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if strings.HasPrefix(line, "bundlegen "+name+" [") {
+				found++
+				if line != synopsis {
+					t.Errorf("README: %q\n-h:     %q", line, synopsis)
+				}
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("found %d synopses in the README", found)
 	}
 }
