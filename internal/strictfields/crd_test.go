@@ -2,54 +2,23 @@ package strictfields
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/routebundle/routebundle/internal/k8stest"
 )
-
-// istioCRDs reads Istio's CRDs from the module cache, at the istio.io/api
-// version routebundle builds with.
-func istioCRDs(t *testing.T) map[string]apiextensionsv1.CustomResourceDefinition {
-	t.Helper()
-	dir, err := k8stest.ModuleDir(t.Context(), k8stest.IstioAPIModule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "kubernetes", "customresourcedefinitions.gen.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := k8stest.DecodeObjects(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]apiextensionsv1.CustomResourceDefinition{}
-	for _, u := range objs {
-		js, err := u.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.Unmarshal(js, &crd); err != nil {
-			t.Fatal(err)
-		}
-		out[crd.Spec.Group+"/"+crd.Spec.Names.Kind] = crd
-	}
-	return out
-}
 
 // TestSchemasMatchTheCRDs holds the schemas built from istio.io/api's Go
 // types against the CRD file of the same module: the same served
 // versions, and at every path the same fields, lists, maps and preserved
 // unknown fields.
 func TestSchemasMatchTheCRDs(t *testing.T) {
-	crds := istioCRDs(t)
+	crds, err := k8stest.IstioCRDs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range New().Kinds() {
 		crd, ok := crds[k.Group+"/"+k.Kind]
 		if !ok {
