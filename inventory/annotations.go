@@ -11,26 +11,36 @@ import (
 // per-route overrides are a multi-line value). Without the object's layout
 // (objects from the API server, sets built in memory) it is the set's Source.
 func (rs *RouteSet) AnnotationSource(key string, textLine int) diag.Source {
-	o := rs.annotated
-	if o == nil || o.Source.File == "" {
+	l, ok := rs.annotationLayout[key]
+	if !ok {
 		return rs.Source
 	}
-	p := pathMetadata.Key("annotations").Key(key)
 	if textLine > 0 {
-		return o.TextSource(p, textLine)
+		return l.Source(textLine)
 	}
-	return o.FieldSource(p)
+	return l.Field()
 }
 
-// linkAnnotations records, for each route set, the object its annotations
-// were read from.
+// linkAnnotations records, for each route set, where the annotations of
+// the object they were read from were written. The layouts, not the
+// objects, are kept: a route set must not hold its object's YAML tree.
 func (st *state) linkAnnotations() {
-	objs := make(map[diag.ObjectRef]*manifest.Object, len(st.plugins)+len(st.telemetry))
+	layouts := map[diag.ObjectRef]map[string]manifest.TextLayout{}
+	add := func(p *policy) {
+		if p.obj.Source.File == "" || len(p.annotations) == 0 {
+			return
+		}
+		m := make(map[string]manifest.TextLayout, len(p.annotations))
+		for k := range p.annotations {
+			m[k] = p.obj.TextLayout(pathMetadata.Key("annotations").Key(k))
+		}
+		layouts[refOf(p.obj)] = m
+	}
 	for _, w := range st.plugins {
-		objs[refOf(w.obj)] = w.obj
+		add(&w.policy)
 	}
 	for _, t := range st.telemetry {
-		objs[refOf(t.obj)] = t.obj
+		add(&t.policy)
 	}
 	for i := range st.sets {
 		rs := &st.sets[i]
@@ -38,6 +48,6 @@ func (st *state) linkAnnotations() {
 		if ref == (diag.ObjectRef{}) {
 			ref = rs.Telemetry
 		}
-		rs.annotated = objs[ref]
+		rs.annotationLayout = layouts[ref]
 	}
 }

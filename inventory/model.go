@@ -107,9 +107,9 @@ type RouteSet struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Source      diag.Source       `json:"source"`
 
-	// annotated is the object Annotations were read from, for
+	// annotationLayout is where each annotation was written, for
 	// AnnotationSource; nil for sets built in memory.
-	annotated *manifest.Object
+	annotationLayout map[string]manifest.TextLayout
 }
 
 // HasMetric reports whether the route tag is on metric m.
