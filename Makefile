@@ -17,7 +17,7 @@ FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./manifest:FuzzP
 	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./attrgen:FuzzConditions ./attrgen:FuzzRegexProgramSize \
 	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
-	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML
+	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML ./bundle:FuzzParseConfig
 
 # bin/prometheus (the server) has a target but no test needs it yet.
 TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool
