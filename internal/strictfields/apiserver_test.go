@@ -1,6 +1,7 @@
 package strictfields
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -25,7 +26,7 @@ func TestAgreesWithTheAPIServer(t *testing.T) {
 	c := New()
 	server := func(t *testing.T, o *manifest.Object) []string {
 		t.Helper()
-		u := &unstructured.Unstructured{Object: deepCopyAny(o.Content).(map[string]any)}
+		u := &unstructured.Unstructured{Object: jsonCopy(t, o.Content)}
 		err := k8stest.DryRunApply(t.Context(), srv.Config, u)
 		var out []string
 		if err != nil {
@@ -224,6 +225,21 @@ func renamed(obj map[string]any, path []any) map[string]any {
 	m[k+"x"] = m[k]
 	delete(m, k)
 	return c
+}
+
+// jsonCopy is m as the API server receives it: through JSON, so that
+// numbers are what unstructured objects hold.
+func jsonCopy(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	js, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(js, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func deepCopyAny(v any) any {
