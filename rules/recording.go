@@ -35,8 +35,8 @@ func (u *unit) record(name string, e parser.Expr, lbls ...string) rulefmt.Rule {
 }
 
 // recordingRules are the fixed 5m rules of a unit: request, error and ratio
-// per route, latency when the tag is on REQUEST_DURATION, and the share of
-// unknown traffic per workload. Every rule aggregates by the route tag, so
+// per route, latency when the tag is on REQUEST_DURATION, requests by
+// response code, and the share of unknown traffic per workload. Every rule aggregates by the route tag, so
 // their number does not grow with the routes.
 func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
 	rate := func(metric string, extra ...*labels.Matcher) parser.Expr {
@@ -53,7 +53,7 @@ func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
 	if u.latency {
 		out = append(out, latencyRules(u)...)
 	}
-	return append(out, unknownShareRule(u))
+	return append(out, responsesRule(u), unknownShareRule(u))
 }
 
 // ratio divides errors by requests where there were requests; a route

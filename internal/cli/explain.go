@@ -17,9 +17,7 @@ import (
 
 	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
-	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/inventory"
-	"github.com/routebundle/routebundle/manifest"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -93,7 +91,7 @@ func parseExplainArgs(env *Env, args []string) (explainArgs, error) {
 	fs.Var(&grpc, "grpc-status", "the response's gRPC `status` (response.grpc_status)")
 	fs.Var(&respHeaders, "response-header", "response header `k=v` (repeatable)")
 	fs.StringVar(&a.format, "o", a.format, "output `format`: text or json")
-	rootNamespaceFlag(fs, &a.root)
+	rootNamespaceFlag(fs.FlagSet, &a.root)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return a, err
@@ -267,13 +265,7 @@ func loadInventory(env *Env, paths []string, opts ...inventory.Option) (*attrgen
 
 // readInventory reads manifests from paths, or the embedded example.
 func readInventory(env *Env, aenv *attrgen.Env, paths []string, opts ...inventory.Option) (*inventory.Inventory, error) {
-	var res *manifest.Result
-	var err error
-	if len(paths) == 0 {
-		res, err = manifest.ReadFS(examples.Podinfo())
-	} else {
-		res, err = manifest.ReadPaths(paths, env.Stdin)
-	}
+	res, err := readManifests(env, paths)
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func readRoutes(env *Env, f *initFlags) ([]scaffold.Route, error) {
 			fmt.Fprintf(env.Stderr, "bundlegen: note: %s serves its paths under %s (servers); if requests reach the proxy with that prefix, add --base-path %s\n", name, base, base)
 		}
 	}
-	return parse(name, data, scaffold.ParseOptions{MaxRoutes: f.maxRoutes, BasePath: f.basePath})
+	return parse(name, data, scaffold.ParseOptions{MaxRoutes: f.maxRoutes, BasePath: f.basePath, RaiseLimit: "--max-routes N"})
 }
 
 // readInput reads a file, or standard input for "-", up to maxInputBytes.

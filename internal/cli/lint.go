@@ -9,7 +9,14 @@ import (
 	"github.com/routebundle/routebundle/policy"
 )
 
-const lintUsage = "[-o text|json] [--root-namespace NS] [PATH...]"
+const lintUsage = `[-o text|json] [--root-namespace NS] [PATH...]
+
+Reads WasmPlugin, Telemetry, Gateway and Namespace objects from the PATHs
+(files, directories, - for standard input; the embedded podinfo example
+when none is given) and reports every finding, one line each:
+file:line: severity code object: message [field]. docs/diagnostics.md
+lists the codes. Exits 1 when a finding is an error, 2 on unreadable input.
+`
 
 // runLint reads Istio objects and reports every diagnostic: text lines
 // `file:line: severity code object: message [field]` or a JSON array. It
@@ -18,7 +25,7 @@ func runLint(_ context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "lint", lintUsage)
 	format := fs.String("o", "text", "output format: text or json")
 	var root string
-	rootNamespaceFlag(fs, &root)
+	rootNamespaceFlag(fs.FlagSet, &root)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -76,7 +76,7 @@ func parseRoutesArgs(env *Env, args []string) (routesOptions, []string, error) {
 	o := routesOptions{format: "table"}
 	since := "5m"
 	fs := newFlagSet(env, "routes", routesUsage)
-	o.prom.AddFlags(fs, "prometheus")
+	o.prom.AddFlags(fs.FlagSet, "prometheus")
 	fs.StringVar(&o.namespace, "namespace", "", "only destination workloads of namespace `NS`")
 	fs.StringVar(&o.workload, "workload", "", "only destination workload `W`")
 	fs.StringVar(&since, "since", since, "rate `window` (Prometheus duration)")
