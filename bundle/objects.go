@@ -1,0 +1,193 @@
+package bundle
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/routebundle/routebundle/dashboards"
+	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/inventory"
+	"github.com/routebundle/routebundle/rules"
+)
+
+// Ownership marks on every object of the bundle. routebundle, the in-cluster
+// service, prunes only objects carrying LabelManagedBy; the sources
+// annotation tells people (and the service) what an object was made from.
+const (
+	LabelManagedBy = rules.LabelManagedBy
+	ManagedBy      = rules.ManagedBy
+	// AnnotationSources lists the WasmPlugins and Telemetries an object is
+	// generated from as Kind/namespace/name, comma-separated and sorted,
+	// or MeshSources for objects of the whole mesh.
+	AnnotationSources = "routebundle.io/sources"
+	// MeshSources is the sources annotation of the objects generated from
+	// the mesh as a whole: the routes overview dashboard, which lists every
+	// route set, and the scrape monitors.
+	MeshSources = "*"
+)
+
+// maxSources bounds the sources annotation: a namespace with thousands of
+// classified workloads must not put a hundred kilobytes into every object.
+const maxSources = 50
+
+// KubeObject is a Kubernetes object with its apiVersion and kind set.
+type KubeObject interface {
+	metav1.Object
+	runtime.Object
+}
+
+// Object is one Kubernetes object of the bundle: what `bundlegen generate
+// --format operator` writes to a file and what routebundle applies.
+type Object struct {
+	// Object carries the ownership label and the sources annotation. A
+	// dashboard ConfigMap comes without its data, which Dashboard holds:
+	// the file renderer writes the dashboard's JSON straight into the file,
+	// Complete copies it into the object.
+	Object KubeObject
+	// Dashboard is set for dashboard ConfigMaps.
+	Dashboard *dashboards.Dashboard
+	// RouteSets are the IDs of the route sets the object is generated
+	// from, sorted; nil for the objects of the whole mesh.
+	RouteSets []string
+	// Sources are the WasmPlugins and Telemetries of those route sets, sorted.
+	Sources []diag.ObjectRef
+}
+
+// Objects returns the bundle's Kubernetes objects: the PrometheusRules, the
+// scrape monitors and a ConfigMap per dashboard. Each is a copy that the
+// caller may change.
+func (b *Bundle) Objects() []Object {
+	sets := routeSetIndex(b.inv)
+	out := make([]Object, 0, len(b.Rules.PrometheusRules)+len(b.Dashboards)+3)
+	for i, pr := range b.Rules.PrometheusRules {
+		out = append(out, newObject(pr, b.Rules.Files[i].RouteSets, sets))
+	}
+	for _, m := range b.Monitors.Objects() {
+		out = append(out, newObject(m, nil, sets))
+	}
+	byUID := dashboardSets(b.inv)
+	for i := range b.Dashboards {
+		d := &b.Dashboards[i]
+		cm := dashboards.ConfigMapMeta(*d, b.config.Dashboards.ConfigMap)
+		o := newObject(&cm, byUID[d.UID], sets)
+		o.Dashboard = d
+		out = append(out, o)
+	}
+	return out
+}
+
+// Complete returns the whole object: for a dashboard ConfigMap, a copy with
+// the dashboard's JSON under its file name (or an error when it does not
+// fit into a ConfigMap).
+func (o Object) Complete() (KubeObject, error) {
+	if o.Dashboard == nil {
+		return o.Object, nil
+	}
+	cm, ok := o.Object.(*corev1.ConfigMap)
+	if !ok {
+		return nil, fmt.Errorf("dashboard %s is carried by a %T, not a ConfigMap", o.Dashboard.UID, o.Object)
+	}
+	data, err := o.Dashboard.ConfigMapJSON()
+	if err != nil {
+		return nil, err
+	}
+	cm = cm.DeepCopy()
+	cm.Data = map[string]string{o.Dashboard.FileName: string(data)}
+	return cm, nil
+}
+
+// newObject copies obj and marks it as routebundle's, generated from the
+// route sets ids (the whole mesh when there are none).
+func newObject(obj KubeObject, ids []string, sets map[string]*inventory.RouteSet) Object {
+	cp := obj.DeepCopyObject().(KubeObject)
+	labels := maps.Clone(cp.GetLabels())
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelManagedBy] = ManagedBy
+	cp.SetLabels(labels)
+	o := Object{Object: cp}
+	if len(ids) > 0 {
+		o.RouteSets = slices.Sorted(slices.Values(ids))
+		o.Sources = sourcesOf(o.RouteSets, sets)
+	}
+	annotations := maps.Clone(cp.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationSources] = sourcesAnnotation(o.Sources)
+	cp.SetAnnotations(annotations)
+	return o
+}
+
+func routeSetIndex(inv *inventory.Inventory) map[string]*inventory.RouteSet {
+	if inv == nil {
+		return nil
+	}
+	sets := make(map[string]*inventory.RouteSet, len(inv.RouteSets))
+	for i := range inv.RouteSets {
+		sets[inv.RouteSets[i].ID] = &inv.RouteSets[i]
+	}
+	return sets
+}
+
+// dashboardSets returns the IDs of the route sets each workload dashboard
+// shows, by UID. Only sets with the route tag on REQUEST_COUNT have a
+// dashboard; the routes overview is the whole mesh's and is not listed.
+func dashboardSets(inv *inventory.Inventory) map[string][]string {
+	if inv == nil {
+		return nil
+	}
+	byUID := make(map[string][]string, len(inv.RouteSets))
+	for i := range inv.RouteSets {
+		rs := &inv.RouteSets[i]
+		if rs.HasMetric(inventory.RequestCount) {
+			uid := dashboards.UID(rs)
+			byUID[uid] = append(byUID[uid], rs.ID)
+		}
+	}
+	delete(byUID, dashboards.OverviewUID)
+	return byUID
+}
+
+func sourcesOf(ids []string, sets map[string]*inventory.RouteSet) []diag.ObjectRef {
+	var refs []diag.ObjectRef
+	for _, id := range ids {
+		rs, ok := sets[id]
+		if !ok {
+			continue
+		}
+		for _, r := range []diag.ObjectRef{rs.Plugin, rs.Telemetry} {
+			if r != (diag.ObjectRef{}) {
+				refs = append(refs, r)
+			}
+		}
+	}
+	slices.SortFunc(refs, compareRefs)
+	return slices.Compact(refs)
+}
+
+func compareRefs(a, b diag.ObjectRef) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+func sourcesAnnotation(refs []diag.ObjectRef) string {
+	if len(refs) == 0 {
+		return MeshSources
+	}
+	parts := make([]string, 0, min(len(refs), maxSources)+1)
+	for _, r := range refs[:min(len(refs), maxSources)] {
+		parts = append(parts, r.String())
+	}
+	if len(refs) > maxSources {
+		parts = append(parts, fmt.Sprintf("and %d more", len(refs)-maxSources))
+	}
+	return strings.Join(parts, ",")
+}
