@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/routebundle/routebundle/controller"
@@ -62,6 +64,16 @@ func TestService(t *testing.T) {
 	t.Run("edit a route", func(t *testing.T) { testEdit(t, k) })
 	t.Run("manual edit reverted", func(t *testing.T) { testManualEdit(t, k) })
 	t.Run("delete", func(t *testing.T) { testDelete(t, k) })
+	t.Run("same name without the label", func(t *testing.T) { testNotOwned(t, k) })
+	t.Run("invalid WasmPlugin", func(t *testing.T) { testInvalid(t, k) })
+	t.Run("config changed on disk", func(t *testing.T) { testConfigReload(t, k, in, configPath) })
+	t.Run("root namespace reaches all", func(t *testing.T) { testRootNamespace(t, k) })
+	t.Run("burst coalesced", func(t *testing.T) { testBurst(t, k, srv) })
+	t.Run("API server restarted", func(t *testing.T) { testRestart(t, k, srv) })
+	t.Run("metrics", func(t *testing.T) { testMetrics(t, k, in) })
+	t.Run("steady state", func(t *testing.T) { testSteadyState(t, k, srv, in) })
+	t.Run("graceful shutdown", func(t *testing.T) { testShutdown(t, k, in) })
+	t.Run("dry run", func(t *testing.T) { testDryRun(t, k, srv, opts) })
 }
 
 // testMissingCRDs: without the CRDs the service says which one is missing,
@@ -279,4 +291,216 @@ func testDelete(t *testing.T, k *cluster) {
 	})
 }
 
-var _ = corev1.EventTypeWarning
+// events returns the Events about an object.
+func (k *cluster) events(kind, ns, name string) ([]corev1.Event, error) {
+	list := &corev1.EventList{}
+	if err := k.c.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	var out []corev1.Event
+	for _, e := range list.Items {
+		if e.InvolvedObject.Kind == kind && e.InvolvedObject.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// waitEvent waits for an Event with reason on the WasmPlugin ns/name.
+func (k *cluster) waitEvent(t *testing.T, ns, name, reason string) corev1.Event {
+	t.Helper()
+	var found corev1.Event
+	eventually(t, waitTimeout, fmt.Sprintf("Event %s on WasmPlugin %s/%s", reason, ns, name), func() error {
+		evs, err := k.events("WasmPlugin", ns, name)
+		if err != nil {
+			return err
+		}
+		var reasons []string
+		for _, e := range evs {
+			if e.Reason == reason {
+				found = e
+				return nil
+			}
+			reasons = append(reasons, e.Reason)
+		}
+		return fmt.Errorf("events: %v", reasons)
+	})
+	return found
+}
+
+// waitDashboard waits for the dashboard ConfigMap of a WasmPlugin.
+func (k *cluster) waitDashboard(t *testing.T, ns, plugin string) string {
+	t.Helper()
+	var name string
+	eventually(t, waitTimeout, "dashboard of "+ns+"/"+plugin, func() error {
+		var err error
+		if name, err = k.dashboardOf(ns, plugin); err == nil && name == "" {
+			err = errors.New("none")
+		}
+		return err
+	})
+	return name
+}
+
+// testNotOwned: a PrometheusRule of the name routebundle would use, but
+// without its label, is left alone; the owner of the WasmPlugin hears why.
+func testNotOwned(t *testing.T, k *cluster) {
+	k.apply(docs(namespace("team"), `apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: routebundle-team-route-name, namespace: team}
+spec:
+  groups:
+  - name: mine
+    rules: [{record: "team:up", expr: "up"}]
+`))
+	before := k.mustGet(prometheusRuleGVK, "team", "routebundle-team-route-name")
+	k.apply(docs(plugin("team", "api-routes", "api", nil, "users", "orders"), telemetry("team", "api", "api")))
+	k.waitDashboard(t, "team", "api-routes")
+	ev := k.waitEvent(t, "team", "api-routes", controller.ReasonNotOwned)
+	if ev.Type != corev1.EventTypeWarning || !strings.Contains(ev.Message, "PrometheusRule/team/routebundle-team-route-name") {
+		t.Errorf("event %s %q", ev.Type, ev.Message)
+	}
+	after := k.mustGet(prometheusRuleGVK, "team", "routebundle-team-route-name")
+	if after.GetResourceVersion() != before.GetResourceVersion() || len(after.GetLabels()) != 0 {
+		t.Errorf("the unlabelled PrometheusRule was touched: resourceVersion %s -> %s, labels %v",
+			before.GetResourceVersion(), after.GetResourceVersion(), after.GetLabels())
+	}
+	// Handing it over: once it is deleted, routebundle's own appears.
+	k.delete(prometheusRuleGVK, "team", "routebundle-team-route-name")
+	eventually(t, waitTimeout, "routebundle's PrometheusRule replaces the deleted one", func() error {
+		pr, err := k.get(prometheusRuleGVK, "team", "routebundle-team-route-name")
+		if err == nil && (pr == nil || pr.GetLabels()["app.kubernetes.io/managed-by"] != "routebundle") {
+			err = errors.New("not yet")
+		}
+		return err
+	})
+}
+
+// testInvalid: a WasmPlugin whose condition does not compile gets an Event
+// naming the problem; the other plugin of its namespace is served.
+func testInvalid(t *testing.T, k *cluster) {
+	bad := strings.Replace(plugin("mixed", "bad-routes", "bad", nil, "x"),
+		`condition: "request.url_path == '/x'"`, `condition: "request.url_path == "`, 1)
+	k.apply(docs(namespace("mixed"), bad, telemetry("mixed", "bad", "bad"),
+		plugin("mixed", "good-routes", "good", nil, "a", "b"), telemetry("mixed", "good", "good")))
+	ev := k.waitEvent(t, "mixed", "bad-routes", "RB008")
+	if ev.Type != corev1.EventTypeWarning || !strings.Contains(ev.Message, "spec.pluginConfig.attributes[0].match[0].condition") {
+		t.Errorf("event %s %q, want a warning naming the field", ev.Type, ev.Message)
+	}
+	k.waitDashboard(t, "mixed", "good-routes")
+	k.mustGet(prometheusRuleGVK, "mixed", "routebundle-mixed-route-name")
+}
+
+// testConfigReload rewrites the bundle config: the objects follow; an
+// invalid config is reported and the one in force kept.
+func testConfigReload(t *testing.T, k *cluster, in *instance, path string) {
+	release := func() (string, error) {
+		pr, err := k.get(prometheusRuleGVK, "mixed", "routebundle-mixed-route-name")
+		if err != nil || pr == nil {
+			return "", fmt.Errorf("no PrometheusRule (%v)", err)
+		}
+		return pr.GetLabels()["release"], nil
+	}
+	writeFile(t, path, "rules: {release: prom-b}\n")
+	eventually(t, waitTimeout, "the new config applies", func() error {
+		r, err := release()
+		if err == nil && r != "prom-b" {
+			err = fmt.Errorf("release %q", r)
+		}
+		return err
+	})
+	writeFile(t, path, "rules: {release: prom-c, bogus: 1}\n")
+	eventually(t, waitTimeout, "the invalid config is reported", func() error {
+		if !strings.Contains(in.logs.String(), "the new bundle config is invalid; keeping the one in force") {
+			return errors.New("no log line")
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	if r, err := release(); err != nil || r != "prom-b" {
+		t.Errorf("after an invalid config: release %q (%v), want prom-b kept", r, err)
+	}
+	// A restarted service must be able to read it.
+	writeFile(t, path, "rules: {release: prom-b}\n")
+}
+
+// testRootNamespace: a mesh-wide Telemetry in istio-system adds a tag in
+// every namespace with attributegen plugins; deleting it removes them.
+func testRootNamespace(t *testing.T, k *cluster) {
+	k.apply(`apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-routes, namespace: istio-system}
+spec:
+  metrics:
+  - providers: [{name: prometheus}]
+    overrides:
+    - match: {metric: REQUEST_COUNT}
+      tagOverrides: {route_mesh: {value: "filter_state['wasm.istio_operationId']"}}
+`)
+	for _, ns := range []string{"team", "mixed"} {
+		pr := k.mustGet(prometheusRuleGVK, ns, "routebundle-"+ns+"-route-mesh")
+		if !strings.Contains(pr.GetAnnotations()["routebundle.io/sources"], "Telemetry/istio-system/mesh-routes") {
+			t.Errorf("%s: sources %q", ns, pr.GetAnnotations()["routebundle.io/sources"])
+		}
+	}
+	k.delete(schema.GroupVersionKind{Group: "telemetry.istio.io", Version: "v1", Kind: "Telemetry"}, "istio-system", "mesh-routes")
+	eventually(t, waitTimeout, "the mesh-wide tag's rules are pruned", func() error {
+		for _, ns := range []string{"team", "mixed"} {
+			if pr, err := k.get(prometheusRuleGVK, ns, "routebundle-"+ns+"-route-mesh"); err != nil || pr != nil {
+				return fmt.Errorf("%s still has its rules (%v)", ns, err)
+			}
+		}
+		return nil
+	})
+}
+
+// testBurst edits twenty WasmPlugins of one namespace at once: the
+// namespace's PrometheusRule ends up with every edit, in fewer writes.
+func testBurst(t *testing.T, k *cluster, srv *k8stest.Server) {
+	const n = 20
+	var objs []string
+	for i := range n {
+		objs = append(objs, plugin("burst", fmt.Sprintf("p%02d", i), fmt.Sprintf("app%02d", i), nil, fmt.Sprintf("r%02d", i)),
+			telemetry("burst", fmt.Sprintf("t%02d", i), fmt.Sprintf("app%02d", i)))
+	}
+	k.apply(docs(append([]string{namespace("burst")}, objs...)...))
+	k.mustGet(prometheusRuleGVK, "burst", "routebundle-burst-route-name")
+	time.Sleep(2 * time.Second) // let the light mesh pass go by
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			k.apply(plugin("burst", fmt.Sprintf("p%02d", i), fmt.Sprintf("app%02d", i),
+				map[string]string{"routebundle.io/routes": fmt.Sprintf(`{"GET /r%02d": {objective: "99%%"}}`, i)}, fmt.Sprintf("r%02d", i)))
+		})
+	}
+	wg.Wait()
+	edited := time.Since(begin)
+	eventually(t, waitTimeout, "every edit reaches the rules", func() error {
+		pr, err := k.get(prometheusRuleGVK, "burst", "routebundle-burst-route-name")
+		if err != nil {
+			return err
+		}
+		text := rulesText(t, pr)
+		for i := range n {
+			if !strings.Contains(text, fmt.Sprintf("GET /r%02d", i)) {
+				return fmt.Errorf("no rule for GET /r%02d", i)
+			}
+		}
+		return nil
+	})
+	writes, err := srv.Writes(begin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for _, w := range writes {
+		if w.User == "routebundle" && w.Resource == "prometheusrules.monitoring.coreos.com" && w.Name == "routebundle-burst-route-name" {
+			count++
+		}
+	}
+	t.Logf("%d edits in %s: %d writes to the PrometheusRule", n, edited.Round(time.Millisecond), count)
+	if count == 0 || count >= n {
+		t.Errorf("%d edits made %d writes to the PrometheusRule, want fewer than edits", n, count)
+	}
+}
