@@ -146,10 +146,14 @@ type Controller struct {
 	// synced is set after the first complete mesh-wide pass.
 	synced atomic.Bool
 
-	// Pass state, touched only by passes (one at a time).
-	state passState
+	// state is what passes remember; meshMu keeps mesh-wide passes
+	// (full and light) from running at once.
+	state  *passState
+	meshMu sync.Mutex
 
-	inv atomic.Pointer[inventory.Inventory]
+	// inv is the published inventory; invMu orders its updates.
+	inv   atomic.Pointer[inventory.Inventory]
+	invMu sync.Mutex
 }
 
 // New sets the controller up on mgr. Nothing runs until mgr starts: the
@@ -190,8 +194,10 @@ func New(mgr manager.Manager, opts Options) (*Controller, error) {
 	}
 	c.opts.Config.notify(func() { c.enqueue(fullKey, 0) })
 	ctrl, err := crcontroller.NewTyped("routebundle", mgr, crcontroller.TypedOptions[passKey]{
-		Reconciler:              c,
-		MaxConcurrentReconciles: 1, // passes share their state and the API server
+		Reconciler: c,
+		// Namespace passes run beside a mesh-wide pass (and each other),
+		// so that an edit does not wait for a pass over the whole mesh.
+		MaxConcurrentReconciles: 4,
 		RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[passKey](100*time.Millisecond, 30*time.Second),
 		NeedLeaderElection:      ptr.To(!opts.ReadOnly),
 		SkipNameValidation:      ptr.To(true), // tests run several managers in one process
@@ -287,9 +293,13 @@ func (c *Controller) Reconcile(ctx context.Context, k passKey) (reconcile.Result
 	scope := ScopeMesh
 	switch k.kind {
 	case fullPass:
+		c.meshMu.Lock()
 		err = c.runFullPass(ctx)
+		c.meshMu.Unlock()
 	case meshPass:
+		c.meshMu.Lock()
 		err = c.runMeshPass(ctx)
+		c.meshMu.Unlock()
 	case namespacePass:
 		scope = ScopeNamespace
 		var ran bool

@@ -18,9 +18,10 @@ import (
 	"github.com/routebundle/routebundle/inventory"
 )
 
-// passState is what passes remember between them. Only passes touch it,
-// one at a time.
+// passState is what passes remember between them. Passes run concurrently
+// (mesh-wide ones one at a time, see Reconcile): every field is guarded by mu.
 type passState struct {
+	mu sync.Mutex
 	// lastFull is the change number a complete mesh-wide pass last covered.
 	lastFull uint64
 	// nsDone is the change number each namespace pass last covered.
@@ -32,27 +33,84 @@ type passState struct {
 	failed map[objKey]bool
 }
 
-func newPassState() passState {
-	return passState{nsDone: map[string]uint64{}, keys: map[string][]objKey{}, failed: map[objKey]bool{}}
+func newPassState() *passState {
+	return &passState{nsDone: map[string]uint64{}, keys: map[string][]objKey{}, failed: map[objKey]bool{}}
+}
+
+// covered returns the change number up to which namespace ns is covered.
+func (s *passState) covered(ns string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(s.lastFull, s.nsDone[ns])
+}
+
+func (s *passState) setDone(ns string, seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nsDone[ns] = seq
+}
+
+func (s *passState) setFull(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastFull = seq
+}
+
+// forget makes namespace ns uncovered: a mesh-wide pass that started before
+// its latest change may have applied older objects of it.
+func (s *passState) forget(ns string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.nsDone, ns)
+}
+
+func (s *passState) sameKeys(shard string, keys []objKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Equal(keys, s.keys[shard])
+}
+
+func (s *passState) setKeys(keys map[string][]objKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = keys
+}
+
+func (s *passState) hasFailed(k objKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed[k]
+}
+
+func (s *passState) setFailed(k objKey, failed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if failed {
+		s.failed[k] = true
+	} else {
+		delete(s.failed, k)
+	}
 }
 
 // runFullPass reads the whole mesh and compares every object.
 func (c *Controller) runFullPass(ctx context.Context) error {
 	start := c.track.now()
+	defer c.revisit(start)
 	inv, p, diags, err := c.build(ctx, nil)
 	if err != nil {
 		return err
 	}
+	c.publish(func(*inventory.Inventory) *inventory.Inventory { return inv })
 	if p == nil {
-		c.inv.Store(inv)
 		c.findings.replaceAll(diagFindings(diags))
-		c.state.lastFull = start
+		c.state.setFull(start)
 		c.synced.Store(true)
 		return nil
 	}
-	err = c.sync(ctx, ScopeMesh, inv, p, diags, func(int) bool { return true })
+	found, err := c.sync(ctx, p, func(int) bool { return true })
+	c.findings.replaceAll(append(diagFindings(diags), found...))
 	if err == nil {
-		c.state.lastFull = start
+		c.state.setFull(start)
 		if !c.synced.Swap(true) {
 			c.log.Info("the mesh is in sync", "objects", len(p.objs), "routeSets", len(inv.RouteSets))
 		}
@@ -67,23 +125,47 @@ func (c *Controller) runMeshPass(ctx context.Context) error {
 	if !c.synced.Load() || c.opts.ReadOnly {
 		return c.runFullPass(ctx)
 	}
-	inv, p, diags, err := c.build(ctx, nil)
+	start := c.track.now()
+	defer c.revisit(start)
+	_, p, diags, err := c.build(ctx, nil)
 	if err != nil {
 		return err
 	}
-	changed := map[string]bool{}
+	changed := map[string]bool{meshShard: true, inventory.RootNamespace: true}
 	for s, keys := range p.byShard {
-		changed[s] = !slices.Equal(keys, c.state.keys[s])
+		if !c.state.sameKeys(s, keys) {
+			changed[s] = true
+		}
 	}
-	return c.sync(ctx, ScopeMesh, inv, p, diags, func(i int) bool {
+	found, err := c.sync(ctx, p, func(i int) bool {
 		k := p.keys[i]
-		return p.shard[i] == meshShard || changed[p.shard[i]] || c.state.failed[k] || !c.cached(ctx, k)
+		return changed[p.shard[i]] || c.state.hasFailed(k) || !c.cached(ctx, k)
 	})
+	// Namespace passes keep the other namespaces' findings (and the
+	// inventory) current.
+	all := append(diagFindings(diags), found...)
+	for ns := range changed {
+		c.findings.replace(ns, all)
+	}
+	return err
+}
+
+// revisit queues a namespace pass for every namespace that changed after
+// change number start: a mesh-wide pass that began before the change may
+// have applied older objects of it after a namespace pass applied newer.
+func (c *Controller) revisit(start uint64) {
+	for _, ns := range c.track.changedAfter(start) {
+		if ns == meshShard {
+			continue
+		}
+		c.state.forget(ns)
+		c.enqueue(passKey{kind: namespacePass, namespace: ns}, 0)
+	}
 }
 
 // sync applies the objects of p that render selects, prunes what p no
 // longer holds, and makes p the plan of record.
-func (c *Controller) sync(ctx context.Context, scope string, inv *inventory.Inventory, p *plan, diags diag.List, render func(int) bool) error {
+func (c *Controller) sync(ctx context.Context, p *plan, render func(int) bool) ([]finding, error) {
 	var objs []bundle.Object
 	for i, o := range p.objs {
 		if render(i) {
@@ -93,19 +175,24 @@ func (c *Controller) sync(ctx context.Context, scope string, inv *inventory.Inve
 	res := c.applyAll(ctx, objs)
 	found, applyErr := c.settle(res)
 	pruned, pruneErr := c.prune(ctx, p)
-	c.state.keys = p.byShard
+	c.state.setKeys(p.byShard)
 	c.track.setOwners(p.owner)
-	c.findings.replaceAll(append(diagFindings(diags), found...))
-	c.inv.Store(inv)
-	c.logPass(scope, "", len(objs), res, pruned)
-	return errors.Join(applyErr, pruneErr)
+	c.logPass(ScopeMesh, "", len(objs), res, pruned)
+	return found, errors.Join(applyErr, pruneErr)
+}
+
+// publish replaces the inventory readers see.
+func (c *Controller) publish(next func(prev *inventory.Inventory) *inventory.Inventory) {
+	c.invMu.Lock()
+	defer c.invMu.Unlock()
+	c.inv.Store(next(c.inv.Load()))
 }
 
 // runNamespacePass re-renders the objects of namespace ns from the sources
 // of ns and the root namespace. It reports false when there was nothing to
 // do: the namespace has not changed since a pass covered it.
 func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, error) {
-	if !c.synced.Load() || !c.track.changedSince(ns, max(c.state.lastFull, c.state.nsDone[ns])) {
+	if !c.synced.Load() || !c.track.changedSince(ns, c.state.covered(ns)) {
 		return false, nil
 	}
 	start := c.track.now()
@@ -113,13 +200,13 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 	if err != nil {
 		return true, err
 	}
-	c.inv.Store(mergeNamespace(c.inv.Load(), inv, ns))
+	c.publish(func(prev *inventory.Inventory) *inventory.Inventory { return mergeNamespace(prev, inv, ns) })
 	if p == nil {
 		c.findings.replace(ns, diagFindings(diags))
-		c.state.nsDone[ns] = start
+		c.state.setDone(ns, start)
 		return true, nil
 	}
-	if !slices.Equal(p.byShard[ns], c.state.keys[ns]) {
+	if !c.state.sameKeys(ns, p.byShard[ns]) {
 		// Objects appear or go away: names may then depend on other
 		// namespaces, and there is pruning to do. That is a mesh pass's job.
 		c.enqueue(meshKey, 0)
@@ -138,7 +225,7 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 	// The routes overview shows every namespace.
 	c.enqueue(meshKey, c.opts.MeshDelay)
 	if err == nil {
-		c.state.nsDone[ns] = start
+		c.state.setDone(ns, start)
 	}
 	return true, err
 }
@@ -314,7 +401,7 @@ func (c *Controller) settle(res []result) ([]finding, error) {
 	var found []finding
 	var errs []error
 	for _, r := range res {
-		delete(c.state.failed, r.key)
+		c.state.setFailed(r.key, r.outcome == failed)
 		switch {
 		case r.outcome.wrote():
 			c.opts.Recorder.Applied(r.key.Kind)
@@ -329,7 +416,6 @@ func (c *Controller) settle(res []result) ([]finding, error) {
 			found = append(found, sourceFindings(r.sources, ReasonNotOwned, msg)...)
 		case r.outcome == failed:
 			c.opts.Recorder.ApplyFailed(r.key.Kind)
-			c.state.failed[r.key] = true
 			found = append(found, sourceFindings(r.sources, ReasonApplyFailed, fmt.Sprintf("applying %s: %v", r.key, r.err))...)
 			c.log.Error("cannot apply", "object", r.key.String(), "error", r.err)
 		case r.outcome == transient:

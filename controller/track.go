@@ -55,6 +55,19 @@ func (t *tracker) changedSince(ns string, seq uint64) bool {
 	return t.dirty[ns] > seq
 }
 
+// changedAfter returns the shards changed after change number seq.
+func (t *tracker) changedAfter(seq uint64) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for ns, n := range t.dirty {
+		if n > seq {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
 func (t *tracker) setOwners(owner map[objKey]string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -95,11 +95,12 @@ func startService(t testing.TB, opts service.Options) *instance {
 	in.cancel = cancel
 	first := make(chan error, 1)
 	go func() {
+		report := first
 		for {
 			svc, err := service.New(opts, in.logs)
-			if first != nil {
-				first <- err
-				first = nil
+			if report != nil {
+				report <- err
+				report = nil
 			}
 			if err != nil {
 				in.done <- err
@@ -185,8 +186,9 @@ var (
 
 // cluster is the test's own access to the API server.
 type cluster struct {
-	t testing.TB
-	c client.Client
+	t   testing.TB
+	c   client.Client
+	cfg *rest.Config
 }
 
 func newCluster(t testing.TB, cfg *rest.Config) *cluster {
@@ -194,7 +196,7 @@ func newCluster(t testing.TB, cfg *rest.Config) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{t: t, c: c}
+	return &cluster{t: t, c: c, cfg: cfg}
 }
 
 // apply server-side applies every object of a YAML stream as "test".
