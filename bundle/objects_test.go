@@ -1,6 +1,8 @@
 package bundle_test
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -206,4 +208,38 @@ func podinfoBundle(t *testing.T) *bundle.Bundle {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestObjectEncoderMatchesComplete: the encoder's JSON is Complete's object.
+func TestObjectEncoderMatchesComplete(t *testing.T) {
+	enc := bundle.NewObjectEncoder()
+	for name, inv := range inventories(t) {
+		b, _, err := bundle.Build(inv, bundle.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range b.Objects() {
+			got, err := enc.JSON(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := o.Complete()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(decodeJSON(t, got), normalize(t, obj)) {
+				t.Errorf("%s: %s %s encodes differently from its complete object", name,
+					obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName())
+			}
+		}
+	}
+}
+
+func decodeJSON(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%v:\n%.300s", err, data)
+	}
+	return m
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,40 +49,49 @@ type rendered struct {
 	key  objKey
 	kind kind
 	// body is the apply configuration: the whole object as JSON, with the
-	// content hash annotation.
+	// content hash annotation. It is the encoder's buffer, valid until the
+	// encoder's next object.
 	body []byte
 	hash string
 }
 
-// render encodes o. The hash covers the object as it is without the hash
-// annotation, which render then adds to o's object (a copy, see
-// bundle.Objects).
-func render(o bundle.Object) (*rendered, error) {
-	obj, err := o.Complete()
-	if err != nil {
-		return nil, err
-	}
+// render encodes o with enc, with its content hash, in one encoding: the
+// object is encoded with a placeholder in the hash annotation, the bytes
+// are hashed, and the hash replaces the placeholder.
+func render(enc *bundle.ObjectEncoder, o bundle.Object) (*rendered, error) {
+	obj := o.Object
 	k, ok := outputKind(obj.GetObjectKind().GroupVersionKind().Kind)
 	if !ok {
 		return nil, fmt.Errorf("%T %s is not a kind routebundle applies", obj, obj.GetName())
 	}
-	plain, err := json.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("encoding %s %s: %w", k.gvk.Kind, obj.GetName(), err)
-	}
-	sum := sha256.Sum256(plain)
-	r := &rendered{key: keyOf(obj, k.gvk.Kind), kind: k, hash: hex.EncodeToString(sum[:16])}
+	r := &rendered{key: keyOf(obj, k.gvk.Kind), kind: k}
 	annotations := maps.Clone(obj.GetAnnotations())
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[AnnotationContentHash] = r.hash
+	annotations[AnnotationContentHash] = hashPlaceholder
 	obj.SetAnnotations(annotations)
-	if r.body, err = json.Marshal(obj); err != nil {
+	var err error
+	if r.body, err = enc.JSON(o); err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", r.key, err)
 	}
+	// Metadata comes first, and every other quote in the object is
+	// escaped inside a string: the first match is the annotation.
+	i := bytes.Index(r.body, []byte(hashField))
+	if i < 0 {
+		return nil, fmt.Errorf("encoding %s: no hash annotation in it", r.key)
+	}
+	sum := sha256.Sum256(r.body)
+	r.hash = hex.EncodeToString(sum[:16])
+	copy(r.body[i+len(hashField)-len(hashPlaceholder)-1:], r.hash)
 	return r, nil
 }
+
+// hashPlaceholder holds the place of the hash: as long as one.
+var hashPlaceholder = strings.Repeat("0", 32)
+
+// hashField is the hash annotation with the placeholder, as JSON.
+var hashField = `"` + AnnotationContentHash + `":"` + hashPlaceholder + `"`
 
 // outcome is what reconciling one object did.
 type outcome int

@@ -42,11 +42,11 @@ func podinfoObjects(t *testing.T) []bundle.Object {
 func TestRenderHashesContentWithoutTheHash(t *testing.T) {
 	first, second := podinfoObjects(t), podinfoObjects(t)
 	for i := range first {
-		a, err := render(first[i])
+		a, err := render(bundle.NewObjectEncoder(), first[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := render(second[i])
+		b, err := render(bundle.NewObjectEncoder(), second[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,10 +68,10 @@ func TestRenderHashesContentWithoutTheHash(t *testing.T) {
 	}
 	// A change of content changes the hash.
 	o := podinfoObjects(t)[0]
-	before, _ := render(o)
+	before, _ := render(bundle.NewObjectEncoder(), o)
 	o = podinfoObjects(t)[0]
 	o.Object.SetLabels(map[string]string{"x": "y"})
-	after, _ := render(o)
+	after, _ := render(bundle.NewObjectEncoder(), o)
 	if before.hash == after.hash {
 		t.Error("a different object has the same hash")
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -139,5 +140,23 @@ func TestFindingsEventsAreRateLimited(t *testing.T) {
 	f.tell(t.Context())
 	if ev.n != 8 {
 		t.Errorf("%d Events: the held-back ones are not sent later, or some twice", ev.n)
+	}
+}
+
+func TestFindingsAlreadySentAreNotSentAgain(t *testing.T) {
+	ev := &stubEvents{}
+	f := newFindings(slog.New(slog.DiscardHandler), ev, anyObject{})
+	x := finding{object: diag.ObjectRef{Kind: "WasmPlugin", Namespace: "a", Name: "p"}, warning: true,
+		reason: "RB008", field: "spec.x", message: "does not compile"}
+	y := x
+	y.message = "something else"
+	f.seed([]corev1.Event{{
+		InvolvedObject: corev1.ObjectReference{Kind: "WasmPlugin", Namespace: "a", Name: "p"},
+		Reason:         "RB008", Message: "does not compile [spec.x]",
+	}})
+	f.replaceAll([]finding{x, y})
+	f.tell(t.Context())
+	if ev.n != 1 {
+		t.Errorf("%d Events, want only the one not sent before the restart", ev.n)
 	}
 }

@@ -57,7 +57,13 @@ type findings struct {
 	current map[string][]finding // by namespace of the object
 	logged  map[finding]bool
 	emitted map[finding]bool
+	// existing are the Events routebundle had already sent when it started:
+	// a restart does not send them again.
+	existing map[eventKey]bool
 }
+
+// eventKey identifies an Event by what it says about what.
+type eventKey struct{ kind, namespace, name, reason, note string }
 
 func newFindings(log *slog.Logger, events recorder.EventRecorder, reader client.Reader) *findings {
 	return &findings{
@@ -68,6 +74,17 @@ func newFindings(log *slog.Logger, events recorder.EventRecorder, reader client.
 		current: map[string][]finding{},
 		logged:  map[finding]bool{},
 		emitted: map[finding]bool{},
+	}
+}
+
+// seed records the Events already in the cluster.
+func (f *findings) seed(events []corev1.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.existing = make(map[eventKey]bool, len(events))
+	for _, e := range events {
+		o := e.InvolvedObject
+		f.existing[eventKey{o.Kind, o.Namespace, o.Name, e.Reason, e.Message}] = true
 	}
 }
 
@@ -138,7 +155,15 @@ func (f *findings) logFinding(x finding) {
 // and created again gets its findings again, since they went away with it.
 func (f *findings) emit(ctx context.Context, x finding) {
 	k, ok := eventKinds[x.object.Kind]
-	if f.events == nil || !ok || f.emitted[x] || f.limit.Tokens() < 1 {
+	if f.events == nil || !ok || f.emitted[x] {
+		return
+	}
+	note := eventNote(x)
+	if f.existing[eventKey{x.object.Kind, x.object.Namespace, x.object.Name, x.reason, note}] {
+		f.emitted[x] = true
+		return
+	}
+	if f.limit.Tokens() < 1 {
 		return
 	}
 	u := newUnstructured(k)
@@ -149,18 +174,24 @@ func (f *findings) emit(ctx context.Context, x finding) {
 		return
 	}
 	f.emitted[x] = true
-	typ, note := corev1.EventTypeNormal, x.message
+	typ := corev1.EventTypeNormal
 	if x.warning {
 		typ = corev1.EventTypeWarning
 	}
+	f.events.Eventf(u, nil, typ, x.reason, "Reconcile", "%s", note)
+}
+
+// eventNote is the text of x's Event: its message and field, within the 1 kB
+// the Events API allows.
+func eventNote(x finding) string {
+	note := x.message
 	if x.field != "" {
 		note += " [" + x.field + "]"
 	}
-	// The Events API caps the note at 1 kB.
 	if len(note) > 1024 {
 		note = strings.ToValidUTF8(note[:1021], "") + "..."
 	}
-	f.events.Eventf(u, nil, typ, x.reason, "Reconcile", "%s", note)
+	return note
 }
 
 // eventKinds are the objects findings become Events on: the ones people

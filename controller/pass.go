@@ -172,6 +172,7 @@ func (c *Controller) sync(ctx context.Context, p *plan, render func(int) bool) (
 			objs = append(objs, o)
 		}
 	}
+	p.objs = nil // applyAll lets each object go once it is applied
 	res := c.applyAll(ctx, objs)
 	found, applyErr := c.settle(res)
 	pruned, pruneErr := c.prune(ctx, p)
@@ -247,9 +248,9 @@ type result struct {
 	sources         []diag.ObjectRef
 }
 
-// applyAll reconciles objs, ApplyConcurrency at a time. Each worker renders
-// its object just before applying it, so that only that many rendered
-// dashboards exist at once.
+// applyAll reconciles objs, ApplyConcurrency at a time, and clears each
+// entry of objs once done. Each worker renders its object just before
+// applying it, so that only that many rendered dashboards exist at once.
 func (c *Controller) applyAll(ctx context.Context, objs []bundle.Object) []result {
 	out := make([]result, len(objs))
 	var absent []objKey
@@ -269,8 +270,12 @@ func (c *Controller) applyAll(ctx context.Context, objs []bundle.Object) []resul
 	var wg sync.WaitGroup
 	for range min(c.opts.ApplyConcurrency, len(objs)) {
 		wg.Go(func() {
+			enc := bundle.NewObjectEncoder()
 			for i := range next {
-				out[i] = c.applyOne(ctx, objs[i], missing)
+				out[i] = c.applyOne(ctx, enc, objs[i], missing)
+				// A thousand dashboards are most of a mesh-wide pass's
+				// memory: each can go as soon as it is applied.
+				objs[i] = bundle.Object{}
 			}
 		})
 	}
@@ -287,9 +292,9 @@ func objectKey(o bundle.Object) objKey {
 }
 
 // applyOne brings one object in line.
-func (c *Controller) applyOne(ctx context.Context, o bundle.Object, missing map[objKey]*metav1.PartialObjectMetadata) result {
+func (c *Controller) applyOne(ctx context.Context, enc *bundle.ObjectEncoder, o bundle.Object, missing map[objKey]*metav1.PartialObjectMetadata) result {
 	res := result{key: objectKey(o), sources: o.Sources}
-	r, err := render(o)
+	r, err := render(enc, o)
 	if err != nil {
 		res.outcome, res.err = failed, err
 		return res

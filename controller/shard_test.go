@@ -2,11 +2,16 @@ package controller
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/routebundle/routebundle/bundle"
 	"github.com/routebundle/routebundle/examples"
@@ -197,7 +202,7 @@ func renderAll(t *testing.T, p *plan) map[objKey][]byte {
 	t.Helper()
 	out := map[objKey][]byte{}
 	for _, o := range p.objs {
-		r, err := render(o)
+		r, err := render(bundle.NewObjectEncoder(), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,5 +224,51 @@ func retag(t *testing.T, dir, ns, tag string) {
 	data = bytes.ReplaceAll(data, []byte("route_name:"), []byte(tag+":"))
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestInventoryLeavesObjectsAlone guards the caches' UnsafeDisableDeepCopy:
+// the objects the inventory and the bundle are built from are the cache's
+// own, and must come out unchanged.
+func TestInventoryLeavesObjectsAlone(t *testing.T) {
+	res, err := manifest.ReadFS(examples.Podinfo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed, diags := manifest.Decode("mixed.yaml", []byte(mixedMesh))
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	var objs []manifest.Object
+	var before []map[string]any
+	for _, o := range append(res.Objects, mixed...) {
+		data, err := json.Marshal(o.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, manifest.FromUnstructured(u.Object))
+		before = append(before, runtime.DeepCopyJSON(u.Object))
+	}
+	inv, err := inventory.Build(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := bundle.Build(inv, bundle.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range b.Objects() {
+		if _, err := render(bundle.NewObjectEncoder(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, o := range objs {
+		if !reflect.DeepEqual(o.Content, before[i]) {
+			t.Errorf("%s %s/%s was changed", o.Kind, o.Namespace, o.Name)
+		}
 	}
 }

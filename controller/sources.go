@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,6 +46,7 @@ func (c *Controller) watchSources(ctx context.Context) error {
 			return err
 		}
 	}
+	c.seedEvents(ctx)
 	c.mu.Lock()
 	c.sources, c.gateway = true, gateway
 	c.mu.Unlock()
@@ -123,6 +125,21 @@ func (c *Controller) waitForGateways(ctx context.Context) {
 	}
 }
 
+// seedEvents tells the findings which Events routebundle sent before it
+// (re)started, so that it does not send them twice.
+func (c *Controller) seedEvents(ctx context.Context) {
+	if c.opts.DryRun || c.opts.ReadOnly {
+		return
+	}
+	list := &corev1.EventList{}
+	err := c.mgr.GetAPIReader().List(ctx, list, client.MatchingFields{"reportingComponent": FieldManager})
+	if err != nil {
+		c.log.Warn("cannot list routebundle's earlier Events; findings are reported again", "error", err)
+		return
+	}
+	c.findings.seed(list.Items)
+}
+
 // installed reports whether the API server serves kind k.
 func (c *Controller) installed(k kind) (bool, error) {
 	list, err := c.disco.ServerResourcesForGroupVersion(k.gvk.GroupVersion().String())
@@ -165,8 +182,14 @@ func (c *Controller) startInformer(ctx context.Context, k kind) error {
 	if err != nil {
 		return fmt.Errorf("watching %s: %w", k.gvk.Kind, err)
 	}
-	if _, err := inf.AddEventHandler(h); err != nil {
+	reg, err := inf.AddEventHandler(h)
+	if err != nil {
 		return fmt.Errorf("watching %s: %w", k.gvk.Kind, err)
+	}
+	// The handler hears of every existing object first; the first pass,
+	// which covers them, is queued after that.
+	if !toolscache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+		return ctx.Err()
 	}
 	c.cache.add(k, kc)
 	return nil
