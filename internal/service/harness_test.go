@@ -90,7 +90,9 @@ func startService(t testing.TB, opts service.Options) *instance {
 	if opts.LogLevel == 0 {
 		opts.LogLevel = -4 // debug: the pass summaries
 	}
-	opts.Exporter = func(service.ExporterDeps) (controller.Recorder, error) { return in.rec, nil }
+	if opts.Exporter == nil {
+		opts.Exporter = func(service.ExporterDeps) (controller.Recorder, error) { return in.rec, nil }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	first := make(chan error, 1)

@@ -167,7 +167,8 @@ func testDryRun(t *testing.T, k *cluster, srv *k8stest.Server, opts service.Opti
 	}
 	k.apply(docs(namespace("dry"), plugin("dry", "routes", "app", nil, "a"), telemetry("dry", "app", "app")))
 	begin := time.Now()
-	opts.RESTConfig, opts.DryRun = cfg, true
+	// Watching one namespace, it must not mean to prune the others'.
+	opts.RESTConfig, opts.DryRun, opts.WatchNamespaces = cfg, true, []string{"dry"}
 	in := startService(t, opts)
 	eventually(t, waitTimeout, "the dry run says what it would apply", func() error {
 		if !strings.Contains(in.logs.String(), `"msg":"dry run: would apply","object":"PrometheusRule/dry/routebundle-dry-route-name"`) {
@@ -177,6 +178,9 @@ func testDryRun(t *testing.T, k *cluster, srv *k8stest.Server, opts service.Opti
 	})
 	if err := in.stop(); err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(in.logs.String(), `"msg":"dry run: would prune","object":"PrometheusRule/team/`) {
+		t.Error("watching namespace dry, the dry run would prune the rules of team")
 	}
 	writes, err := srv.Writes(begin)
 	if err != nil {
@@ -189,5 +193,60 @@ func testDryRun(t *testing.T, k *cluster, srv *k8stest.Server, opts service.Opti
 	}
 	if pr, err := k.get(prometheusRuleGVK, "dry", "routebundle-dry-route-name"); err != nil || pr != nil {
 		t.Errorf("the dry run's PrometheusRule exists (%v)", err)
+	}
+}
+
+// testExporterOnly runs the service as --exporter-only does, with an
+// exporter that keeps what the service hands it: the inventory it reads
+// is current, and nothing is written.
+func testExporterOnly(t *testing.T, k *cluster, srv *k8stest.Server, opts service.Options) {
+	cfg, err := srv.AddUser("routebundle-exporter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	opts.RESTConfig, opts.ExporterOnly = cfg, true
+	var deps service.ExporterDeps
+	opts.Exporter = func(d service.ExporterDeps) (controller.Recorder, error) {
+		deps = d
+		return controller.NopRecorder{}, nil
+	}
+	in := startService(t, opts)
+	if !deps.ExporterOnly || deps.Registry == nil || deps.Manager == nil {
+		t.Fatalf("the exporter got %+v", deps)
+	}
+	eventually(t, waitTimeout, "the inventory reaches the exporter", func() error {
+		inv := deps.Inventory()
+		if inv == nil {
+			return errors.New("no inventory yet")
+		}
+		for _, rs := range inv.RouteSets {
+			if rs.Namespace == "dry" {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d route sets, none of namespace dry", len(inv.RouteSets))
+	})
+	// An edit reaches it too, through a namespace pass.
+	k.apply(plugin("dry", "routes", "app", nil, "a", "b"))
+	eventually(t, waitTimeout, "the edit reaches the inventory", func() error {
+		for _, rs := range deps.Inventory().RouteSets {
+			if rs.Namespace == "dry" && len(rs.Routes) == 2 {
+				return nil
+			}
+		}
+		return errors.New("not yet")
+	})
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+	writes, err := srv.Writes(begin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range writes {
+		if w.User == "routebundle-exporter" {
+			t.Errorf("--exporter-only wrote: %s", w)
+		}
 	}
 }

@@ -74,6 +74,7 @@ func TestService(t *testing.T) {
 	t.Run("steady state", func(t *testing.T) { testSteadyState(t, k, srv, in) })
 	t.Run("graceful shutdown", func(t *testing.T) { testShutdown(t, k, in) })
 	t.Run("dry run", func(t *testing.T) { testDryRun(t, k, srv, opts) })
+	t.Run("exporter only", func(t *testing.T) { testExporterOnly(t, k, srv, opts) })
 }
 
 // testMissingCRDs: without the CRDs the service says which one is missing,
