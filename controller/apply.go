@@ -124,7 +124,7 @@ func (o outcome) wrote() bool { return o == created || o == updated || o == reve
 // sink writes objects: server-side apply, or a log of what would be
 // applied (--dry-run).
 type sink interface {
-	apply(ctx context.Context, r *rendered, why outcome) (resourceVersion string, err error)
+	apply(ctx context.Context, r *rendered, why outcome) error
 	remove(ctx context.Context, k kind, live *metav1.PartialObjectMetadata) error
 }
 
@@ -135,24 +135,18 @@ type applySink struct {
 	live client.Reader
 }
 
-func (s applySink) apply(ctx context.Context, r *rendered, why outcome) (string, error) {
+func (s applySink) apply(ctx context.Context, r *rendered, why outcome) error {
 	if why == reverted {
 		if err := s.claim(ctx, r); err != nil {
-			return "", err
+			return err
 		}
 	}
-	return s.patch(ctx, r, r.body)
-}
-
-// patch server-side applies body as r's object.
-func (s applySink) patch(ctx context.Context, r *rendered, body []byte) (string, error) {
 	m := newMetadata(r.kind)
 	m.Namespace, m.Name = r.key.Namespace, r.key.Name
 	// Through the metadata client the answer is the object's metadata, not
 	// a copy of a dashboard.
-	err := s.c.Patch(ctx, m, client.RawPatch(types.ApplyPatchType, body),
+	return s.c.Patch(ctx, m, client.RawPatch(types.ApplyPatchType, r.body),
 		client.FieldOwner(FieldManager), client.ForceOwnership)
-	return m.ResourceVersion, err
 }
 
 // claim makes routebundle the manager of every field others manage, so that

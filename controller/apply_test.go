@@ -210,7 +210,7 @@ func TestDryRunSinkLogsEachContentOnce(t *testing.T) {
 	s := &dryRunSink{log: slog.New(slog.NewJSONHandler(&logs, nil)), seen: map[objKey]string{}}
 	r := &rendered{key: objKey{"PrometheusRule", "a", "x"}, hash: "1"}
 	for range 3 {
-		if _, err := s.apply(context.Background(), r, created); err != nil {
+		if err := s.apply(context.Background(), r, created); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -242,10 +242,8 @@ func (c *Controller) cached(ctx context.Context, k objKey) bool {
 type result struct {
 	key     objKey
 	outcome outcome
-	// resourceVersion after a write or a verification.
-	resourceVersion string
-	err             error
-	sources         []diag.ObjectRef
+	err     error
+	sources []diag.ObjectRef
 }
 
 // applyAll reconciles objs, ApplyConcurrency at a time, and clears each
@@ -308,10 +306,10 @@ func (c *Controller) applyOne(ctx context.Context, enc *bundle.ObjectEncoder, o 
 		res.outcome = why
 		return res
 	}
-	rv, err := c.sink.apply(ctx, r, why)
+	err = c.sink.apply(ctx, r, why)
 	switch {
 	case err == nil:
-		res.outcome, res.resourceVersion = why, rv
+		res.outcome = why
 	case isTransient(err):
 		res.outcome, res.err = transient, err
 	default:
@@ -526,11 +524,11 @@ type dryRunSink struct {
 	seen map[objKey]string // hash logged, or "-" + resourceVersion for prunes
 }
 
-func (s *dryRunSink) apply(_ context.Context, r *rendered, why outcome) (string, error) {
+func (s *dryRunSink) apply(_ context.Context, r *rendered, why outcome) error {
 	if s.once(r.key, r.hash) {
 		s.log.Info("dry run: would apply", "object", r.key.String(), "why", why.String(), "bytes", len(r.body))
 	}
-	return "", nil
+	return nil
 }
 
 func (s *dryRunSink) remove(_ context.Context, k kind, live *metav1.PartialObjectMetadata) error {
