@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -245,5 +246,25 @@ func TestMergeNamespace(t *testing.T) {
 	}
 	if len(prev.RouteSets) != 2 || prev.RouteSets[1].ID != "b/1" {
 		t.Error("mergeNamespace changed the previous inventory")
+	}
+}
+
+func TestLightMeshPassWaitsForQuietNamespaces(t *testing.T) {
+	c := &Controller{opts: Options{MeshDelay: time.Hour}}
+	if w := c.meshWait(); w != 0 {
+		t.Errorf("nothing asked for: wait %s", w)
+	}
+	c.meshLater()
+	if w := c.meshWait(); w <= 0 || w > time.Hour {
+		t.Errorf("right after a namespace pass: wait %s, want up to an hour", w)
+	}
+	c.meshSoon(0)
+	if w := c.meshWait(); w != 0 {
+		t.Errorf("an urgent request waits %s", w)
+	}
+	c.mesh.since = time.Now().Add(-maxMeshWait * time.Hour)
+	c.mesh.lastNamespace = time.Now()
+	if w := c.meshWait(); w != 0 {
+		t.Errorf("after waiting the longest: wait %s", w)
 	}
 }

@@ -62,8 +62,9 @@ type Options struct {
 	// Coalesce is how long changes of a namespace gather before it is
 	// re-rendered (default 100ms).
 	Coalesce time.Duration
-	// MeshDelay is how soon after a namespace changed the light mesh-wide
-	// pass follows (default 10s); changes in the meantime share it.
+	// MeshDelay is how long namespaces must be quiet before the light
+	// mesh-wide pass follows their changes (default 10s; it waits at most
+	// six times as long); changes in the meantime share it.
 	MeshDelay time.Duration
 	// ApplyConcurrency bounds the requests in flight (default 8).
 	ApplyConcurrency int
@@ -136,6 +137,8 @@ type Controller struct {
 
 	// track records changes as they arrive (informer goroutines).
 	track tracker
+	// mesh holds the requests for light mesh passes.
+	mesh meshWanted
 
 	// mu guards the queue handle and the start-up state.
 	mu      sync.Mutex
@@ -297,6 +300,10 @@ func (c *Controller) Reconcile(ctx context.Context, k passKey) (reconcile.Result
 		err = c.runFullPass(ctx)
 		c.meshMu.Unlock()
 	case meshPass:
+		if wait := c.meshWait(); wait > 0 {
+			c.enqueue(meshKey, wait)
+			return reconcile.Result{}, nil
+		}
 		c.meshMu.Lock()
 		err = c.runMeshPass(ctx)
 		c.meshMu.Unlock()

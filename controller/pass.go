@@ -210,7 +210,7 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 	if !c.state.sameKeys(ns, p.byShard[ns]) {
 		// Objects appear or go away: names may then depend on other
 		// namespaces, and there is pruning to do. That is a mesh pass's job.
-		c.enqueue(meshKey, 0)
+		c.meshSoon(0)
 		return true, nil
 	}
 	var objs []bundle.Object
@@ -224,7 +224,7 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 	c.findings.replace(ns, append(diagFindings(diags), found...))
 	c.logPass(ScopeNamespace, ns, len(objs), res, 0)
 	// The routes overview shows every namespace.
-	c.enqueue(meshKey, c.opts.MeshDelay)
+	c.meshLater()
 	if err == nil {
 		c.state.setDone(ns, start)
 	}

@@ -3,6 +3,7 @@ package controller
 import (
 	"maps"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -127,7 +128,7 @@ func (c *Controller) namespaceHandler() toolscache.ResourceEventHandler {
 			c.sourceChanged(m.GetName())
 			// The scrape monitors depend on every namespace's mode, and a
 			// new namespace can be the one an object failed to go to.
-			c.enqueue(meshKey, c.opts.MeshDelay)
+			c.meshLater()
 		}
 	}
 	return toolscache.ResourceEventHandlerFuncs{
@@ -154,7 +155,7 @@ func (c *Controller) outputHandler(k kind) toolscache.ResourceEventHandler {
 		}
 		shard, known := c.track.ownerOf(keyOf(m, k.gvk.Kind))
 		if !known || shard == meshShard {
-			c.enqueue(meshKey, c.opts.Coalesce)
+			c.meshSoon(c.opts.Coalesce)
 			return
 		}
 		c.track.touch(shard)
@@ -187,4 +188,55 @@ func metaOf(obj any) (metav1.Object, bool) {
 	}
 	m, ok := obj.(metav1.Object)
 	return m, ok
+}
+
+// meshWanted holds the requests for a light mesh pass. Requests that only
+// refresh what spans namespaces (the routes overview) wait until no
+// namespace pass has run for MeshDelay, or at most maxMeshWait: in a
+// stream of edits a pass over the whole mesh would compete with them for
+// the CPU. Requests for objects that appear or go away do not wait.
+type meshWanted struct {
+	mu     sync.Mutex
+	urgent bool
+	since  time.Time // of the oldest waiting request; zero when none
+	// lastNamespace is when the last namespace pass ended.
+	lastNamespace time.Time
+}
+
+// maxMeshWait bounds how long a light mesh pass waits for a quiet moment,
+// in MeshDelays.
+const maxMeshWait = 6
+
+// meshSoon asks for a light mesh pass after delay.
+func (c *Controller) meshSoon(delay time.Duration) {
+	c.mesh.mu.Lock()
+	c.mesh.urgent = true
+	c.mesh.mu.Unlock()
+	c.enqueue(meshKey, delay)
+}
+
+// meshLater asks for a light mesh pass once namespaces are quiet.
+func (c *Controller) meshLater() {
+	c.mesh.mu.Lock()
+	now := time.Now()
+	c.mesh.lastNamespace = now
+	if c.mesh.since.IsZero() {
+		c.mesh.since = now
+	}
+	c.mesh.mu.Unlock()
+	c.enqueue(meshKey, c.opts.MeshDelay)
+}
+
+// meshWait returns how much longer a light mesh pass should wait, and
+// otherwise takes the requests it serves.
+func (c *Controller) meshWait() time.Duration {
+	c.mesh.mu.Lock()
+	defer c.mesh.mu.Unlock()
+	quiet := time.Since(c.mesh.lastNamespace)
+	if !c.mesh.urgent && !c.mesh.since.IsZero() && quiet < c.opts.MeshDelay &&
+		time.Since(c.mesh.since) < maxMeshWait*c.opts.MeshDelay {
+		return c.opts.MeshDelay - quiet
+	}
+	c.mesh.urgent, c.mesh.since = false, time.Time{}
+	return 0
 }
