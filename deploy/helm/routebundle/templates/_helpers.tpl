@@ -1,0 +1,130 @@
+{{/* Names, truncated to the 63 characters Kubernetes allows in a label value. */}}
+{{- define "routebundle.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "routebundle.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "routebundle.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "routebundle.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The chart's own objects are labelled as Helm's, not as routebundle's
+     (app.kubernetes.io/managed-by: routebundle marks what it may prune). */}}
+{{- define "routebundle.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "routebundle.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* The release label kube-prometheus-stack selects by, when set. */}}
+{{- define "routebundle.releaseLabel" -}}
+{{- with .Values.kubePrometheusStack.release -}}
+release: {{ . | quote }}
+{{- end -}}
+{{- end -}}
+
+{{- define "routebundle.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "routebundle.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "routebundle.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "routebundle.dashboardsNamespace" -}}
+{{- default .Values.targetNamespaces.monitors .Values.targetNamespaces.dashboards -}}
+{{- end -}}
+
+{{/* The bundle config: .Values.config, with the keys the chart's values
+     speak for filled in where it leaves them unset. */}}
+{{- define "routebundle.bundleConfig" -}}
+{{- $v := .Values -}}
+{{- $derived := dict
+  "rootNamespace" $v.istio.rootNamespace
+  "rules" (dict "namespace" $v.targetNamespaces.rules "release" $v.kubePrometheusStack.release)
+  "scrape" (dict "namespace" $v.targetNamespaces.monitors "istioNamespace" $v.istio.namespace "release" $v.kubePrometheusStack.release)
+  "dashboards" (dict "configMap" (dict
+    "namespace" (include "routebundle.dashboardsNamespace" .)
+    "labelKey" $v.grafana.sidecarLabel
+    "labelValue" $v.grafana.sidecarLabelValue
+    "folder" $v.grafana.folder
+    "folderAnnotation" $v.grafana.folderAnnotation
+    "release" $v.kubePrometheusStack.release)) -}}
+{{- toYaml (merge (deepCopy $v.config) $derived) -}}
+{{- end -}}
+
+{{/* The namespaces of namespace-scoped mode: the watched ones, Istio's root
+     namespace and the target namespaces, each once. */}}
+{{- define "routebundle.scopedNamespaces" -}}
+{{- $ns := concat .Values.watchNamespaces (list .Values.istio.rootNamespace .Values.targetNamespaces.monitors (include "routebundle.dashboardsNamespace" .)) -}}
+{{- with .Values.targetNamespaces.rules }}{{ $ns = append $ns . }}{{ end -}}
+{{- toJson (uniq $ns | sortAlpha) -}}
+{{- end -}}
+
+{{/* The rules on namespaced resources: what routebundle reads (list and
+     watch: it reads through informers only) and what it writes. Each is
+     needed; deploy/rbac_test.go proves it in a real API server. */}}
+{{- define "routebundle.namespacedRules" -}}
+# The sources: Istio's classification, and what decides where it applies.
+- apiGroups: [extensions.istio.io]
+  resources: [wasmplugins]
+  verbs: [list, watch]
+- apiGroups: [telemetry.istio.io]
+  resources: [telemetries]
+  verbs: [list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways, httproutes, grpcroutes]
+  verbs: [list, watch]
+- apiGroups: [networking.istio.io]
+  resources: [virtualservices]
+  verbs: [list, watch]
+{{- if not .Values.exporterOnly }}
+# The bundle: server-side applied (patch), pruned (delete), watched as
+# metadata; get when someone else edited an object it takes back.
+- apiGroups: [monitoring.coreos.com]
+  resources: [prometheusrules, podmonitors, servicemonitors]
+  verbs: [get, list, watch, patch, delete]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch, patch, delete]
+# Diagnostics as Events on the WasmPlugins and Telemetries; the Events sent
+# before a restart are listed so that they are not sent twice.
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [list]
+{{- end }}
+{{- end -}}
+
+{{/* Namespaces are cluster-scoped: read in either mode (labels say which
+     namespaces are ambient or served by a waypoint). */}}
+{{- define "routebundle.clusterRules" -}}
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [list, watch]
+{{- end -}}
