@@ -28,12 +28,29 @@ rules:
 - level: None
 `
 
-// configureAudit points the API server at an audit policy and log in a
-// temporary directory and returns the log's path.
-func configureAudit(t testing.TB, api *envtest.APIServer) string {
+// auditAllPolicy logs every request, once, when the response is complete
+// (a watch when it ends).
+const auditAllPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted, Panic]
+rules:
+- level: Metadata
+`
+
+// writeVerbs are the verbs Writes returns.
+var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
+
+// configureAudit points the API server at an audit policy (of writes, or
+// of every request) and a log in a temporary directory and returns the
+// log's path.
+func configureAudit(t testing.TB, api *envtest.APIServer, reads bool) string {
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+	text := auditPolicy
+	if reads {
+		text = auditAllPolicy
+	}
+	if err := os.WriteFile(policy, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	log := filepath.Join(dir, "audit.log")
@@ -47,8 +64,8 @@ func configureAudit(t testing.TB, api *envtest.APIServer) string {
 	return log
 }
 
-// Write is one write request as the API server audited it.
-type Write struct {
+// Request is one request as the API server audited it.
+type Request struct {
 	Verb      string
 	User      string
 	Resource  string // plural, with the group: prometheusrules.monitoring.coreos.com
@@ -58,7 +75,10 @@ type Write struct {
 	At        time.Time
 }
 
-func (w Write) String() string {
+// Write is a write request (create, update, patch, delete).
+type Write = Request
+
+func (w Request) String() string {
 	return fmt.Sprintf("%s %s %s/%s by %s (%d)", w.Verb, w.Resource, w.Namespace, w.Name, w.User, w.Code)
 }
 
@@ -84,6 +104,21 @@ type auditEvent struct {
 // the order it logged them. The server must have been started with
 // Options.AuditLog.
 func (s *Server) Writes(since time.Time) ([]Write, error) {
+	all, err := s.Requests(since)
+	writes := all[:0]
+	for _, r := range all {
+		if writeVerbs[r.Verb] {
+			writes = append(writes, r)
+		}
+	}
+	return writes, err
+}
+
+// Requests returns the requests on resources the server completed since
+// since, in the order it logged them: with Options.AuditReads every
+// request, with Options.AuditLog only the writes. A watch is logged when it
+// ends.
+func (s *Server) Requests(since time.Time) ([]Request, error) {
 	if s.auditLog == "" {
 		return nil, errors.New("the API server was started without an audit log")
 	}
@@ -94,7 +129,7 @@ func (s *Server) Writes(since time.Time) ([]Write, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Write
+	var out []Request
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for sc.Scan() {
@@ -105,7 +140,7 @@ func (s *Server) Writes(since time.Time) ([]Write, error) {
 		if e.ObjectRef == nil || e.StageTimestamp.Before(since) {
 			continue
 		}
-		w := Write{Verb: e.Verb, User: e.User.Username, Resource: e.ObjectRef.Resource,
+		w := Request{Verb: e.Verb, User: e.User.Username, Resource: e.ObjectRef.Resource,
 			Namespace: e.ObjectRef.Namespace, Name: e.ObjectRef.Name, At: e.StageTimestamp}
 		if e.ObjectRef.APIGroup != "" {
 			w.Resource += "." + e.ObjectRef.APIGroup

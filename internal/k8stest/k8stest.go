@@ -69,6 +69,9 @@ type Options struct {
 	// patch, delete) to a file that Writes reads: what a client wrote,
 	// counted by the server rather than by the client.
 	AuditLog bool
+	// AuditReads logs reads (get, list, watch) too, for Requests; Writes
+	// still returns only the writes.
+	AuditReads bool
 }
 
 // Start starts etcd and kube-apiserver on 127.0.0.1, installs the CRDs and
@@ -105,8 +108,8 @@ func StartWith(t testing.TB, o Options) *Server {
 	if !o.SkipCRDs {
 		env.CRDInstallOptions = envtest.CRDInstallOptions{Paths: paths, MaxTime: startTimeout}
 	}
-	if o.AuditLog {
-		srv.auditLog = configureAudit(t, env.ControlPlane.APIServer)
+	if o.AuditLog || o.AuditReads {
+		srv.auditLog = configureAudit(t, env.ControlPlane.APIServer, o.AuditReads)
 	}
 	// envtest logs through controller-runtime's process-wide logger and
 	// prints a stack trace when none is set; its progress lines are noise here.

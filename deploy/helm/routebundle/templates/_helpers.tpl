@@ -102,14 +102,15 @@ release: {{ . | quote }}
   resources: [virtualservices]
   verbs: [list, watch]
 {{- if not .Values.exporterOnly }}
-# The bundle: server-side applied (patch), pruned (delete), watched as
-# metadata; get when someone else edited an object it takes back.
+# The bundle: server-side applied (patch; create when the object is new),
+# pruned (delete), watched as metadata, read live before it is taken back
+# from someone else's edit (get).
 - apiGroups: [monitoring.coreos.com]
   resources: [prometheusrules, podmonitors, servicemonitors]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [configmaps]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 # Diagnostics as Events on the WasmPlugins and Telemetries; the Events sent
 # before a restart are listed so that they are not sent twice.
 - apiGroups: [events.k8s.io]
