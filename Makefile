@@ -29,10 +29,26 @@ TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# How the binaries are built, here and in the Dockerfile (which runs make
+# build): static, without local paths, stripped, with the version stamped in.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+BUILD_ENV := CGO_ENABLED=0
+BUILD_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+
 .PHONY: build
-build: ## build bin/bundlegen and bin/routebundle
-	$(GO) build -o $(BIN)/bundlegen ./cmd/bundlegen
-	$(GO) build -o $(BIN)/routebundle ./cmd/routebundle
+build: ## build bin/bundlegen and bin/routebundle (static)
+	$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(BIN)/bundlegen ./cmd/bundlegen
+	$(BUILD_ENV) $(GO) build $(BUILD_FLAGS) -o $(BIN)/routebundle ./cmd/routebundle
+
+# make image needs a container engine (none runs in CI): IMAGE is what the
+# chart runs, BUNDLEGEN_IMAGE bundlegen alone.
+CONTAINER_TOOL ?= docker
+IMAGE ?= routebundle/routebundle:$(VERSION)
+BUNDLEGEN_IMAGE ?= routebundle/bundlegen:$(VERSION)
+.PHONY: image
+image: ## build the container images IMAGE and BUNDLEGEN_IMAGE with CONTAINER_TOOL (docker, podman)
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --target routebundle -t $(IMAGE) .
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --target bundlegen -t $(BUNDLEGEN_IMAGE) .
 
 # run is silent, so that `make run > bundle.yaml` is a clean YAML stream.
 .PHONY: run
