@@ -8,6 +8,7 @@ import (
 	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/manifest"
 	"github.com/routebundle/routebundle/routing"
+	"github.com/routebundle/routebundle/series"
 )
 
 // ReporterSource is RouteSet.Reporter for tags read on the client side:
@@ -15,7 +16,7 @@ import (
 // reporter="source" (pilot's telemetry.go: a gateway's listeners and a
 // sidecar's outbound ones take the client metrics; only waypoints report
 // as SERVER_GATEWAY, "waypoint").
-const ReporterSource = "source"
+const ReporterSource = series.ClientReporter
 
 // ProxyKind is where the names of a route set reading xds.route_name are
 // read.
