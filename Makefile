@@ -37,9 +37,11 @@ run: build ## generate the bundle for the embedded podinfo example to stdout
 	$(BIN)/bundlegen generate -o -
 
 .PHONY: examples
-examples: ## regenerate examples/_gen (both formats) from the embedded podinfo example
+examples: ## regenerate examples/_gen (both formats) from the embedded examples
 	$(GO) run ./cmd/bundlegen generate --format operator -o examples/_gen/operator
 	$(GO) run ./cmd/bundlegen generate --format files -o examples/_gen/files
+	$(GO) run ./cmd/bundlegen generate --example httproute --format operator -o examples/_gen/httproute/operator
+	$(GO) run ./cmd/bundlegen generate --example httproute --format files -o examples/_gen/httproute/files
 
 .PHONY: tools
 tools: $(TOOLS) ## build kube-apiserver, etcd and promtool into bin/

@@ -313,7 +313,7 @@ func (st *state) routesAt(names *RouteNames, eval func(string) (string, error)) 
 			if err != nil {
 				return nil, err
 			}
-			route := Route{Value: v, RouteName: r.Name, Summary: writtenSummary(&r), Object: r.Object.Ref(),
+			route := Route{Value: v, RouteName: r.Name, Summary: r.WrittenSummary(), Object: r.Object.Ref(),
 				Field: r.Field, Source: routeSource(&r)}
 			if pt.Service == nil && pt.Table.Host != "*" {
 				route.Summary += " (host " + pt.Table.Host + ")"
@@ -343,17 +343,6 @@ func listSome(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
-}
-
-// writtenSummary describes a route as its rule is written: a Gateway API
-// match without the parentRef port istiod adds to it (the table is per
-// port anyway); a delegated VirtualService route as merged with its root.
-func writtenSummary(r *routing.Route) string {
-	rule := &r.Object.Rules[r.Rule]
-	if r.Object.GatewayAPI() && r.Match >= 0 && r.Match < len(rule.Matches) {
-		return rule.Matches[r.Match].Summary()
-	}
-	return r.Summary()
 }
 
 // routeSource is where the route's match (or rule) is written.

@@ -10,14 +10,15 @@ import (
 	"github.com/routebundle/routebundle/inventory"
 )
 
-const generateUsage = "[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [--root-namespace NS] [PATH...]"
+const generateUsage = "[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [--root-namespace NS] [--example NAME | PATH...]"
 
 type generateFlags struct {
-	config string
-	out    string
-	format string
-	check  bool
-	root   string
+	config  string
+	out     string
+	format  string
+	check   bool
+	root    string
+	example string
 }
 
 // runGenerate turns Istio manifests (the embedded podinfo example when no
@@ -31,6 +32,7 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	fs.StringVar(&gf.format, "format", string(bundle.FormatOperator), "operator (Kubernetes objects) or files (plain rule files, dashboard JSON, scrape configs)")
 	fs.BoolVar(&gf.check, "check", false, "write nothing; exit 1 with a summary when the output directory differs")
 	rootNamespaceFlag(fs, &gf.root)
+	exampleFlag(fs, &gf.example)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -49,7 +51,7 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	if gf.root != "" {
 		cfg.RootNamespace = gf.root
 	}
-	b, diags, err := buildBundle(env, paths, cfg)
+	b, diags, err := buildBundle(env, input{paths: paths, example: gf.example}, cfg)
 	if err != nil {
 		return err
 	}
@@ -78,8 +80,8 @@ func loadConfig(path string) (bundle.Config, error) {
 
 // buildBundle reads the inventory and builds the bundle; diagnostics of the
 // input and of the generators come back together, sorted and unique.
-func buildBundle(env *Env, paths []string, cfg bundle.Config) (*bundle.Bundle, diag.List, error) {
-	_, inv, err := loadInventory(env, paths, inventory.WithRootNamespace(cfg.RootNamespace))
+func buildBundle(env *Env, in input, cfg bundle.Config) (*bundle.Bundle, diag.List, error) {
+	_, inv, err := loadInventory(env, in, inventory.WithRootNamespace(cfg.RootNamespace))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -243,7 +243,7 @@ func TestInitOutputIsClean(t *testing.T) {
 					t.Errorf("lint: %s %s: %s", d.Severity, d.Code, d.Message)
 				}
 			}
-			inv, err := readInventory(&Env{}, aenv, []string{out})
+			inv, err := readInventory(&Env{}, aenv, input{paths: []string{out}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,7 @@ import (
 	"github.com/routebundle/routebundle/policy"
 )
 
-const lintUsage = "[-o text|json] [--root-namespace NS] [PATH...]"
+const lintUsage = "[-o text|json] [--root-namespace NS] [--example NAME | PATH...]"
 
 // runLint reads Istio objects and reports every diagnostic: text lines
 // `file:line: severity code object: message [field]` or a JSON array. It
@@ -17,8 +17,9 @@ const lintUsage = "[-o text|json] [--root-namespace NS] [PATH...]"
 func runLint(_ context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "lint", lintUsage)
 	format := fs.String("o", "text", "output format: text or json")
-	var root string
+	var root, example string
 	rootNamespaceFlag(fs, &root)
+	exampleFlag(fs, &example)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -26,7 +27,7 @@ func runLint(_ context.Context, env *Env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return usageError(fmt.Errorf("lint: -o %q: want text or json", *format))
 	}
-	_, inv, err := loadInventory(env, paths, inventory.WithRootNamespace(root))
+	_, inv, err := loadInventory(env, input{paths: paths, example: example}, inventory.WithRootNamespace(root))
 	if err != nil {
 		return err
 	}
