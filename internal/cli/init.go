@@ -41,9 +41,9 @@ type initFlags struct {
 	// Telemetry reading xds.route_name on side.
 	fromRoutes bool
 	side       string
-	maxRoutes               int
-	basePath                string
-	opts                    scaffold.Options
+	maxRoutes  int
+	basePath   string
+	opts       scaffold.Options
 }
 
 func runInit(_ context.Context, env *Env, args []string) error {

@@ -72,4 +72,3 @@ func describePaths(paths []string) string {
 	s := fmt.Sprint(paths)
 	return s[1 : len(s)-1]
 }
-
