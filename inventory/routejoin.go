@@ -43,6 +43,9 @@ func (p *routePlace) reaches(ix *routing.Index, o *routing.Object) bool {
 			if p.names.Proxy == ProxyClientSidecar || slices.Contains(p.services, ServiceRef{Namespace: par.Namespace, Name: par.Name}) {
 				return true
 			}
+		case par.Kind == routing.ParentMesh && p.names.Proxy == ProxyClientSidecar:
+			// Client sidecars apply the routes of every host they call.
+			return true
 		case par.Kind == routing.ParentMesh:
 			for _, s := range p.services {
 				if slices.ContainsFunc(par.Hosts, func(h string) bool { return h == ix.ServiceHost(s.Namespace, s.Name) || h == s.Host }) {
