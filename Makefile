@@ -13,14 +13,15 @@ export ROUTEBUNDLE_BIN := $(BIN)
 
 FUZZTIME ?= 10s
 # Fuzz targets as package:Func; each runs for FUZZTIME in `make fuzz`.
-FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./inventory:FuzzBuild ./inventory:FuzzRouteObjects \
+FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./manifest:FuzzPeekKind ./inventory:FuzzBuild ./inventory:FuzzRouteObjects \
 	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./attrgen:FuzzConditions ./attrgen:FuzzRegexProgramSize \
 	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
-	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML
+	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML ./bundle:FuzzParseConfig \
+	./exporter:FuzzCollect
 
-# bin/prometheus (the server) has a target but no test needs it yet.
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool
+# bin/prometheus (the server) runs in the exporter, meshsim and routes tests.
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
 
 .DEFAULT_GOAL := help
 
@@ -32,9 +33,11 @@ help: ## list the targets
 build: ## build bin/bundlegen
 	$(GO) build -o $(BIN)/bundlegen ./cmd/bundlegen
 
+# run is silent, so that `make run > bundle.yaml` is a clean YAML stream.
 .PHONY: run
-run: build ## generate the bundle for the embedded podinfo example to stdout
-	$(BIN)/bundlegen generate -o -
+run: ## generate the bundle for the embedded podinfo example to stdout
+	@$(GO) build -o $(BIN)/bundlegen ./cmd/bundlegen
+	@$(BIN)/bundlegen generate -o -
 
 .PHONY: examples
 examples: ## regenerate examples/_gen (both formats) from the embedded examples
@@ -44,7 +47,7 @@ examples: ## regenerate examples/_gen (both formats) from the embedded examples
 	$(GO) run ./cmd/bundlegen generate --example httproute --format files -o examples/_gen/httproute/files
 
 .PHONY: tools
-tools: $(TOOLS) ## build kube-apiserver, etcd and promtool into bin/
+tools: $(TOOLS) ## build kube-apiserver, etcd, promtool and prometheus into bin/
 
 $(BIN)/kube-apiserver: tools/kube/go.mod
 	cd tools/kube && $(GO) build -o $@ k8s.io/kubernetes/cmd/kube-apiserver
@@ -60,6 +63,11 @@ $(BIN)/prometheus: tools/prometheus/go.mod
 
 $(BIN)/prometheus-operator: tools/operator/go.mod
 	cd tools/operator && $(GO) build -o $@ github.com/prometheus-operator/prometheus-operator/cmd/operator
+
+# Sloth, for `make bench-rules` only (not a test tool): the SLO generator whose
+# rules the benchmark evaluates beside bundlegen's.
+$(BIN)/sloth: tools/sloth/go.mod
+	cd tools/sloth && $(GO) build -o $@ github.com/slok/sloth/cmd/sloth
 
 .PHONY: test
 test: tools lint ## run every test (unit, golden, envtest, promtool, race, fuzz)
@@ -79,6 +87,7 @@ race: ## run the concurrent code paths under the race detector
 	$(GO) test -race -count=1 ./internal/parallel ./manifest ./inventory ./attrgen ./dashboards
 	$(GO) test -race -count=1 -run 'WriteDir|Check' ./bundle
 	$(GO) test -race -count=1 -run 'TestGenerateSyntheticMesh|TestGenerateIsDeterministic' ./internal/cli
+	$(GO) test -race -count=1 ./exporter ./internal/meshsim ./internal/promtest
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s; Nx: N inputs)
@@ -101,7 +110,8 @@ bench: ## run the benchmarks
 # Times the real binary on the issue-5 benchmark mesh (1,000 WasmPlugins x 10
 # routes in 100 namespaces): the medians of BENCH_RUNS runs of wall time, CPU,
 # peak RSS and output size, into a new directory, into an unchanged one (a
-# dashboard-as-code repo's usual run), --check of it (its CI) and to stdout.
+# dashboard-as-code repo's usual run), --check of it (its CI) and to stdout;
+# and `lint` of 107 MB of ConfigMaps (issue 11), which it skips unparsed.
 # New-directory runs on ext4 also time the file system: for minutes after many
 # files were deleted (by an earlier bench run, say) creating files is slower.
 BENCH_RUNS ?= 5
@@ -110,6 +120,19 @@ bench-generate: build ## time bin/bundlegen generate on 1,000 WasmPlugins x 10 r
 	sync
 	BUNDLEGEN_BIN=$(BIN)/bundlegen BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -count=1 -v -run '^TestTimeGenerate$$' ./internal/synth | grep -v -e '^=== ' -e '^--- '
+
+# One evaluation cycle of bundlegen's rules and of Sloth's for the same routes
+# and 99.9% objective, on a synthetic TSDB with 30 days of history (see
+# rules/evalbench_test.go): CPU per cycle side by side, the 30d window's
+# share, and the dashboard panels from recorded against raw series. The TSDB
+# is generated once per BENCH_RULES_ROUTES into .cache/bench-rules.
+BENCH_RULES_ROUTES ?= 1000
+BENCH_RULES_CYCLES ?= 5
+.PHONY: bench-rules
+bench-rules: $(BIN)/sloth ## CPU per rule evaluation cycle against Sloth's, BENCH_RULES_ROUTES routes, 30 days
+	SLOTH_BIN=$(BIN)/sloth BENCH_RULES_ROUTES=$(BENCH_RULES_ROUTES) BENCH_RULES_CYCLES=$(BENCH_RULES_CYCLES) \
+		BENCH_RULES_CACHE=$(CURDIR)/.cache/bench-rules \
+		$(GO) test -count=1 -v -timeout 3h -run '^TestBenchRules$$' ./rules | grep -v -e '^=== ' -e '^--- '
 
 .PHONY: clean
 clean: ## remove bin/

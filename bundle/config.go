@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -20,7 +22,8 @@ import (
 // naming the key and its line.
 type Config struct {
 	// Release, when set, is the kube-prometheus-stack release label of every
-	// object (rules.release and scrape.release). Default "" (each section's own).
+	// object (rules.release, scrape.release and dashboards.configMap.release).
+	// Default "" (each section's own).
 	Release string `yaml:"release"`
 	// RootNamespace is Istio's root namespace (meshConfig.rootNamespace),
 	// whose WasmPlugins and Telemetries apply mesh-wide. Default "" (istio-system).
@@ -48,23 +51,41 @@ func DefaultConfig() Config {
 	return c
 }
 
-// ParseConfig decodes a bundle config file named name.
+// ParseConfig decodes a bundle config file named name. Every problem is
+// reported, once, as a ConfigError naming the key as written
+// (alerts.objective) and its line; the errors are joined.
 func ParseConfig(name string, data []byte) (Config, error) {
 	cfg := DefaultConfig()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, syntaxError(name, err)
 	}
-	var extra any
+	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("%s: a bundle config is one YAML document", name)
 	}
+	d := &configDecoder{file: name, lines: map[string]int{}}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		d.decode(doc.Content[0], reflect.ValueOf(&cfg).Elem(), "")
+	}
 	cfg.apply()
-	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+	cfg.check(d)
+	if err := d.err(); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// syntaxError names the file and line of a YAML syntax error.
+func syntaxError(name string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, after, ok := strings.Cut(rest, ": "); ok {
+			return fmt.Errorf("%s:%s: %s", name, n, after)
+		}
+	}
+	return fmt.Errorf("%s: %s", name, msg)
 }
 
 // apply spreads the shared settings into the sections that use them.
@@ -72,31 +93,45 @@ func (c *Config) apply() {
 	if c.Release != "" {
 		c.Rules.Release = c.Release
 		c.Scrape.Release = c.Release
+		c.Dashboards.ConfigMap.Release = c.Release
 	}
 	c.Rules.Defaults = c.Alerts
 	c.Dashboards.Policy = c.Alerts
 	c.Rules.DashboardUID = dashboards.UID
 }
 
-// Validate checks every section, naming the section in the error.
+// Validate checks every section; each problem is reported once, named by
+// its key in the config file (alerts.objective, rules.errorSelector).
 func (c Config) Validate() error {
-	var errs []error
+	d := &configDecoder{file: "bundle config", lines: map[string]int{}}
+	c.check(d)
+	return d.err()
+}
+
+// check validates c into d. The alerting defaults are validated once, as
+// alerts, though rules and dashboards hold copies; an invalid top-level
+// release is reported as release, not again in each section it spreads to.
+func (c Config) check(d *configDecoder) {
 	if c.RootNamespace != "" {
 		if msgs := validation.IsDNS1123Label(c.RootNamespace); len(msgs) > 0 {
-			errs = append(errs, fmt.Errorf("rootNamespace %q: %s", c.RootNamespace, msgs[0]))
+			d.errorsAt("", fmt.Errorf("rootNamespace %q: %s", c.RootNamespace, msgs[0]))
 		}
 	}
-	if err := c.Alerts.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("alerts: %w", err))
+	d.errorsAt("alerts", c.Alerts.Validate())
+	badRelease := false
+	if c.Release != "" {
+		for _, msg := range validation.IsValidLabelValue(c.Release) {
+			d.errorsAt("", fmt.Errorf("release: %s", msg))
+			badRelease = true
+		}
 	}
-	if err := c.Rules.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("rules: %w", err))
+	sections := c
+	sections.Rules.Defaults = policy.DefaultPolicy()
+	sections.Dashboards.Policy = policy.DefaultPolicy()
+	if badRelease {
+		sections.Rules.Release, sections.Scrape.Release, sections.Dashboards.ConfigMap.Release = "", "", ""
 	}
-	if err := c.Dashboards.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("dashboards: %w", err))
-	}
-	if err := c.Scrape.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("scrape: %w", err))
-	}
-	return errors.Join(errs...)
+	d.errorsAt("rules", sections.Rules.Validate())
+	d.errorsAt("dashboards", sections.Dashboards.Validate())
+	d.errorsAt("scrape", sections.Scrape.Validate())
 }

@@ -141,7 +141,37 @@ func (w *DirWriter) Finish() (int64, error) {
 			return written, fmt.Errorf("removing stale %s: %w", s, err)
 		}
 	}
-	return written, nil
+	return written, removeEmptyParents(w.dir, stale)
+}
+
+// removeEmptyParents removes the directories below dir that removing the
+// stale files emptied (rules/ and dashboards/ after a switch from the files
+// format to the operator format), deepest first. A directory that still
+// holds anything, a hand-written file say, stays.
+func removeEmptyParents(dir string, stale []string) error {
+	var parents []string
+	for _, s := range stale {
+		for p := path.Dir(s); p != "."; p = path.Dir(p) {
+			parents = append(parents, p)
+		}
+	}
+	slices.SortFunc(parents, func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.Count(b, "/"), strings.Count(a, "/")), cmp.Compare(a, b))
+	})
+	for _, p := range slices.Compact(parents) {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		entries, err := os.ReadDir(full)
+		if err != nil {
+			return fmt.Errorf("scanning %s: %w", full, err)
+		}
+		if len(entries) > 0 {
+			continue
+		}
+		if err := os.Remove(full); err != nil {
+			return fmt.Errorf("removing empty %s: %w", full, err)
+		}
+	}
+	return nil
 }
 
 // writeIfChanged leaves identical files untouched so that mtimes (and the

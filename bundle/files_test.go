@@ -129,3 +129,27 @@ func TestWriteStreamIsValidMultiDocumentYAML(t *testing.T) {
 		t.Errorf("decoded %v from\n%s", docs, b.String())
 	}
 }
+
+// TestWriteDirRemovesEmptiedDirectories: directories that held only stale
+// generated files go with them; one with a hand-written file stays.
+func TestWriteDirRemovesEmptiedDirectories(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "rules/old.yaml"), Header+"\ngroups: []\n")
+	writeFile(t, filepath.Join(dir, "prometheus/deep/old.yaml"), Header+"\n")
+	writeFile(t, filepath.Join(dir, "dashboards/old.json"), `{"description": "`+headerText+`"}`)
+	writeFile(t, filepath.Join(dir, "dashboards/mine.json"), `{}`)
+	if err := os.MkdirAll(filepath.Join(dir, "empty-before"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteDir(dir, Files{{Path: "a.yaml", Data: []byte(Header + "\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{
+		"rules": false, "prometheus": false, "dashboards": true, "empty-before": true, "a.yaml": true,
+	} {
+		_, err := os.Stat(filepath.Join(dir, p))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v, want %v", p, got, want)
+		}
+	}
+}

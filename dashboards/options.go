@@ -3,7 +3,9 @@ package dashboards
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -51,6 +53,12 @@ type ConfigMapOptions struct {
 	// FolderAnnotation is the annotation key the sidecar reads the folder
 	// from (its folderAnnotation setting). Default "grafana_folder".
 	FolderAnnotation string `yaml:"folderAnnotation"`
+	// Release, when set, is the value of a `release` label, so that the
+	// ConfigMaps belong to a kube-prometheus-stack release like the other
+	// objects (the bundle config's top-level release sets it). Default "".
+	Release string `yaml:"release"`
+	// Labels are added to every ConfigMap. Default none.
+	Labels map[string]string `yaml:"labels"`
 }
 
 // DefaultOptions returns the documented defaults.
@@ -82,7 +90,7 @@ var relativeTime = regexp.MustCompile(`^now(-[0-9]+(s|m|h|d|w|M|y))?(/(s|m|h|d|w
 func (o Options) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("dashboards.%s: "+format, append([]any{field}, args...)...))
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
 	}
 	if !relativeTime.MatchString(o.TimeFrom) {
 		bad("timeFrom", "%q is not a relative time like now-6h", o.TimeFrom)
@@ -109,6 +117,19 @@ func (o Options) Validate() error {
 	}
 	for _, msg := range validation.IsValidLabelValue(cm.LabelValue) {
 		bad("configMap.labelValue", "%s", msg)
+	}
+	if cm.Release != "" {
+		for _, msg := range validation.IsValidLabelValue(cm.Release) {
+			bad("configMap.release", "%s", msg)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(cm.Labels)) {
+		for _, msg := range validation.IsQualifiedName(k) {
+			bad("configMap.labels", "key %q: %s", k, msg)
+		}
+		for _, msg := range validation.IsValidLabelValue(cm.Labels[k]) {
+			bad("configMap.labels."+k, "%s", msg)
+		}
 	}
 	if cm.Folder != "" {
 		for _, msg := range validation.IsQualifiedName(cm.FolderAnnotation) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -222,11 +223,24 @@ func ConfigMapMeta(d Dashboard, o ConfigMapOptions) corev1.ConfigMap {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      d.UID,
 			Namespace: o.Namespace,
-			Labels:    map[string]string{o.LabelKey: o.LabelValue},
+			Labels:    configMapLabels(o),
 		},
 	}
 	if o.Folder != "" {
 		cm.Annotations = map[string]string{o.FolderAnnotation: o.Folder}
 	}
 	return cm
+}
+
+// configMapLabels are the extra labels, then release, then the sidecar's
+// label, which nothing may override: without it Grafana never sees the
+// dashboard.
+func configMapLabels(o ConfigMapOptions) map[string]string {
+	l := make(map[string]string, len(o.Labels)+2)
+	maps.Copy(l, o.Labels)
+	if o.Release != "" {
+		l["release"] = o.Release
+	}
+	l[o.LabelKey] = o.LabelValue
+	return l
 }

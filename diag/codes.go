@@ -133,6 +133,17 @@ const (
 	CodeRouteNameWrongSide = "RB111"
 )
 
+// Schema findings (RB2xx): the object as the API server's strict field
+// validation sees it.
+const (
+	// CodeUnknownField: a WasmPlugin or Telemetry has a field its CRD does
+	// not declare (selctor:, tagOverride:); the API server rejects or drops it.
+	CodeUnknownField = "RB201"
+	// CodeUnservedKind: an object's kind or apiVersion differs from one of
+	// Istio's only in case, by a typo or in an unserved version.
+	CodeUnservedKind = "RB202"
+)
+
 // CodeInfo documents one diagnostic code.
 type CodeInfo struct {
 	Code     string
@@ -183,8 +194,12 @@ func Codes() []CodeInfo {
 		{CodeNoRouteObjects, Warning, "a tag reads `xds.route_name` where no route object applies (or at a Gateway routebundle cannot identify): every request reads `default` and no route set is built"},
 		{CodeRouteNameWrongSide, Warning, "a tag reading `xds.route_name` is only on metrics of the side the proxy does not report (gateways and client sidecars report `mode: CLIENT` metrics, waypoints `mode: SERVER` ones): it never reaches a series"},
 
+		// Schema checks, as the API server's strict field validation makes them.
+		{CodeUnknownField, Error, "a WasmPlugin or Telemetry has a field its CRD does not declare (`selctor:`, `tagOverride:`), with a \"did you mean\" when a declared one is one edit away; the API server rejects it under strict field validation (kubectl's default) or drops it"},
+		{CodeUnservedKind, Error, "a kind or apiVersion that Istio does not serve but nearly does: `WASMPlugin` (kinds are case-sensitive), `extension.istio.io`, `extensions.istio.io/v1`; the object is ignored or rejected"},
+
 		// Alerting annotations (package policy), reported by lint and generate.
-		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; the inherited value is used"},
+		{"RB301", Error, "a `routebundle.io/` annotation value does not parse or is out of range; a value is applied whole or not at all, so the inherited value is used (`disable-alerts: latency,bogus` disables nothing)"},
 		{"RB302", Warning, "an unknown `routebundle.io/` annotation or per-route key is ignored"},
 		{"RB303", Warning, "`routebundle.io/routes` names a route value the route set does not produce"},
 

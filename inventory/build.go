@@ -10,6 +10,7 @@ import (
 	"github.com/routebundle/routebundle/attrgen"
 	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/internal/parallel"
+	"github.com/routebundle/routebundle/internal/strictfields"
 	"github.com/routebundle/routebundle/manifest"
 )
 
@@ -22,6 +23,7 @@ type Builder struct {
 	tags   *attrgen.Env
 	parser *parser.Parser
 	root   string
+	schema *strictfields.Checker
 }
 
 // Option configures a Builder.
@@ -48,7 +50,7 @@ func NewBuilder(env *attrgen.Env, opts ...Option) (*Builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
-	b := &Builder{env: env, tags: tags, parser: p, root: RootNamespace}
+	b := &Builder{env: env, tags: tags, parser: p, root: RootNamespace, schema: strictfields.New()}
 	for _, o := range opts {
 		o(b)
 	}
@@ -102,6 +104,7 @@ func (b *Builder) Build(objs []manifest.Object) *Inventory {
 	st.checkPlugins()
 	st.join()
 	st.reportRouteObjects()
+	st.linkAnnotations()
 	inv := &Inventory{
 		RouteSets:   st.routeSets(),
 		Tags:        st.tagList(),
@@ -150,6 +153,7 @@ func (st *state) read(objs []manifest.Object) {
 	var plugins, telemetries []*manifest.Object
 	for i := range objs {
 		o := &objs[i]
+		st.checkSchema(o)
 		if !isWasmPlugin(o) && !isTelemetry(o) && !isGateway(o) && !isNamespace(o) && !isService(o) {
 			continue
 		}

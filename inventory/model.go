@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/manifest"
 )
 
 // ScopeKind says which proxies a route set's classification runs in.
@@ -157,6 +158,10 @@ type RouteSet struct {
 	// per-set and per-route alerting overrides live there.
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Source      diag.Source       `json:"source"`
+
+	// annotationLayout is where each annotation was written, for
+	// AnnotationSource; nil for sets built in memory.
+	annotationLayout map[string]manifest.TextLayout
 }
 
 // HasMetric reports whether the route tag is on metric m.

@@ -24,17 +24,54 @@ const maxListDepth = 4
 // documents) are skipped silently; `kind: List` and `kind: FooList` objects
 // are flattened into their items.
 func Decode(file string, data []byte) ([]Object, diag.List) {
+	objs, diags, _ := Options{}.decode(file, data)
+	return objs, diags
+}
+
+// Options tune reading.
+type Options struct {
+	// Keep, when set, says by apiVersion and kind which objects to read.
+	// A document of another kind is skipped after a look at its top-level
+	// lines, before it is parsed, so a directory of unrelated objects costs
+	// a scan rather than a parse (their syntax errors go unreported).
+	// Documents whose kind cannot be told without parsing them, and Lists,
+	// are parsed; their objects are all returned, kept or not.
+	Keep func(apiVersion, kind string) bool
+}
+
+// Decode is the package's Decode with o's filter.
+func (o Options) Decode(file string, data []byte) ([]Object, diag.List) {
+	objs, diags, _ := o.decode(file, data)
+	return objs, diags
+}
+
+// decode also returns the number of documents skipped unparsed.
+func (o Options) decode(file string, data []byte) ([]Object, diag.List, int) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var (
-		objs  []Object
-		diags diag.List
+		objs    []Object
+		diags   diag.List
+		skipped int
 	)
 	for _, c := range splitDocuments(data) {
-		o, d := decodeChunk(file, c)
-		objs = append(objs, o...)
+		if o.skip(c.data) {
+			skipped++
+			continue
+		}
+		ob, d := decodeChunk(file, c)
+		objs = append(objs, ob...)
 		diags = append(diags, d...)
 	}
-	return objs, diags
+	return objs, diags, skipped
+}
+
+// skip reports whether the document is certainly of a kind o does not keep.
+func (o Options) skip(doc []byte) bool {
+	if o.Keep == nil {
+		return false
+	}
+	apiVersion, kind, ok := peekKind(doc)
+	return ok && !strings.HasSuffix(kind, "List") && !o.Keep(apiVersion, kind)
 }
 
 // chunk is a run of lines holding one or more YAML documents.

@@ -76,21 +76,51 @@ func (o *Object) FieldSource(path Path) diag.Source {
 // written, so that an error inside a multi-line CEL condition points at its
 // own line. It falls back to FieldSource when the layout is not known.
 func (o *Object) TextSource(path Path, textLine int) diag.Source {
+	return o.TextLayout(path).Source(textLine)
+}
+
+// TextLayout is where a string value and its lines were written: enough to
+// answer TextSource after the object's YAML tree is gone.
+type TextLayout struct {
+	// field is FieldSource's answer; value the line of the value itself.
+	field diag.Source
+	value int
+	style yaml.Style
+	// lines is the number of lines of a literal block.
+	lines int
+}
+
+// TextLayout returns the layout of the string at path, for TextSource.
+func (o *Object) TextLayout(path Path) TextLayout {
+	l := TextLayout{field: o.FieldSource(path)}
 	n, value := o.lookup(path)
 	if n == nil || value == nil {
-		return o.FieldSource(path)
+		return l
 	}
+	l.value, l.style = value.Line+o.lineOffset, value.Style
+	l.lines = strings.Count(strings.TrimRight(value.Value, "\n"), "\n") + 1
+	return l
+}
+
+// Field is where the field (its key) was written, as FieldSource says.
+func (l TextLayout) Field() diag.Source { return l.field }
+
+// Source is where line textLine (1-based) of the string was written.
+func (l TextLayout) Source(textLine int) diag.Source {
+	if l.value == 0 {
+		return l.field
+	}
+	at := func(line int) diag.Source { return diag.Source{File: l.field.File, Line: line} }
 	switch {
-	case value.Style&yaml.LiteralStyle != 0 && textLine >= 1:
+	case l.style&yaml.LiteralStyle != 0 && textLine >= 1:
 		// A literal block starts on the line after its indicator and keeps
 		// every line break. A position at the very end (after the final
 		// line break) belongs to the last line.
-		lines := strings.Count(strings.TrimRight(value.Value, "\n"), "\n") + 1
-		return o.at(value.Line + min(textLine, lines))
-	case value.Style&yaml.FoldedStyle != 0:
-		return o.at(value.Line + 1)
+		return at(l.value + min(textLine, l.lines))
+	case l.style&yaml.FoldedStyle != 0:
+		return at(l.value + 1)
 	}
-	return o.at(value.Line)
+	return at(l.value)
 }
 
 func (o *Object) at(line int) diag.Source {

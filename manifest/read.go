@@ -21,11 +21,18 @@ const StdinName = "<stdin>"
 type Result struct {
 	Objects     []Object
 	Diagnostics diag.List
+	// Files is the number of files (and standard inputs) read.
+	Files int
+	// Skipped counts the documents of kinds Options.Keep does not keep,
+	// skipped unparsed.
+	Skipped int
 }
 
-func (r *Result) add(objs []Object, diags diag.List) {
+func (r *Result) add(objs []Object, diags diag.List, skipped int) {
 	r.Objects = append(r.Objects, objs...)
 	r.Diagnostics = append(r.Diagnostics, diags...)
+	r.Files++
+	r.Skipped += skipped
 }
 
 // ReadPaths reads files and directories (recursively: *.yaml, *.yml,
@@ -33,16 +40,21 @@ func (r *Result) add(objs []Object, diags diag.List) {
 // A file named explicitly is read whatever its extension. A path that cannot
 // be read is an error naming it; malformed documents are diagnostics.
 func ReadPaths(paths []string, stdin io.Reader) (*Result, error) {
+	return Options{}.ReadPaths(paths, stdin)
+}
+
+// ReadPaths is the package's ReadPaths with o's filter.
+func (o Options) ReadPaths(paths []string, stdin io.Reader) (*Result, error) {
 	res := &Result{}
 	for _, p := range paths {
-		if err := readPath(res, p, stdin); err != nil {
+		if err := o.readPath(res, p, stdin); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-func readPath(res *Result, p string, stdin io.Reader) error {
+func (o Options) readPath(res *Result, p string, stdin io.Reader) error {
 	if p == "-" {
 		if stdin == nil {
 			return fmt.Errorf("read %s: no standard input", StdinName)
@@ -51,7 +63,7 @@ func readPath(res *Result, p string, stdin io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", StdinName, err)
 		}
-		res.add(Decode(StdinName, data))
+		res.add(o.decode(StdinName, data))
 		return nil
 	}
 	info, err := os.Stat(p)
@@ -59,18 +71,21 @@ func readPath(res *Result, p string, stdin io.Reader) error {
 		return fmt.Errorf("read manifests: %w", err)
 	}
 	if !info.IsDir() {
-		return readFiles(res, []string{p}, os.ReadFile)
+		return o.readFiles(res, []string{p}, os.ReadFile)
 	}
 	names, err := manifestNames(p, filepath.WalkDir)
 	if err != nil {
 		return err
 	}
-	return readFiles(res, names, os.ReadFile)
+	return o.readFiles(res, names, os.ReadFile)
 }
 
 // ReadFS reads every *.yaml, *.yml and *.json file of fsys in lexical order,
 // for example the embedded examples. Files are named by their path in fsys.
-func ReadFS(fsys fs.FS) (*Result, error) {
+func ReadFS(fsys fs.FS) (*Result, error) { return Options{}.ReadFS(fsys) }
+
+// ReadFS is the package's ReadFS with o's filter.
+func (o Options) ReadFS(fsys fs.FS) (*Result, error) {
 	names, err := manifestNames(".", func(root string, fn fs.WalkDirFunc) error {
 		return fs.WalkDir(fsys, root, fn)
 	})
@@ -79,7 +94,7 @@ func ReadFS(fsys fs.FS) (*Result, error) {
 	}
 	res := &Result{}
 	read := func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }
-	if err := readFiles(res, names, read); err != nil {
+	if err := o.readFiles(res, names, read); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -110,11 +125,12 @@ func manifestNames(root string, walk func(string, fs.WalkDirFunc) error) ([]stri
 
 // readFiles reads and decodes the files on all cores (YAML decoding is a
 // good part of reading a large repository) and adds them in order.
-func readFiles(res *Result, names []string, read func(string) ([]byte, error)) error {
+func (o Options) readFiles(res *Result, names []string, read func(string) ([]byte, error)) error {
 	type decoded struct {
-		objs  []Object
-		diags diag.List
-		err   error
+		objs    []Object
+		diags   diag.List
+		skipped int
+		err     error
 	}
 	out := make([]decoded, len(names))
 	parallel.For(len(names), func(i int) {
@@ -123,13 +139,13 @@ func readFiles(res *Result, names []string, read func(string) ([]byte, error)) e
 			out[i].err = fmt.Errorf("read manifests: %w", err)
 			return
 		}
-		out[i].objs, out[i].diags = Decode(names[i], data)
+		out[i].objs, out[i].diags, out[i].skipped = o.decode(names[i], data)
 	})
 	for _, d := range out {
 		if d.err != nil {
 			return d.err
 		}
-		res.add(d.objs, d.diags)
+		res.add(d.objs, d.diags, d.skipped)
 	}
 	return nil
 }

@@ -86,7 +86,7 @@ func durationKey(name, yamlName string, setOnly bool, field func(*Policy) *model
 		apply: func(p *Policy, s string, _ bool) error {
 			d, err := model.ParseDuration(strings.TrimSpace(s))
 			if err != nil {
-				return fmt.Errorf("want a duration like 5m or 1h30m: %w", err)
+				return fmt.Errorf("want a duration like 5m or 1h30m, got %q", s)
 			}
 			*field(p) = d
 			return nil
@@ -179,8 +179,19 @@ const (
 )
 
 // applyDisable switches off the listed alert kinds; "burn-rate" means both
-// burn-rate kinds and "all" every kind.
+// burn-rate kinds and "all" every kind. A list with any bad item switches
+// nothing off.
 func applyDisable(p *Policy, s string, route bool) error {
+	alerts, err := disabled(p.Alerts, s, route)
+	if err != nil {
+		return err
+	}
+	p.Alerts = alerts
+	return nil
+}
+
+func disabled(a Alerts, s string, route bool) (Alerts, error) {
+	p := &Policy{Alerts: a}
 	var errs []error
 	for item := range strings.SplitSeq(s, ",") {
 		switch strings.TrimSpace(item) {
@@ -207,7 +218,7 @@ func applyDisable(p *Policy, s string, route bool) error {
 			errs = append(errs, fmt.Errorf("unknown alert kind %q (want all, error-ratio, latency, burn-rate, burn-rate-page, burn-rate-ticket or unknown-share)", item))
 		}
 	}
-	return errors.Join(errs...)
+	return p.Alerts, errors.Join(errs...)
 }
 
 // resolver collects the diagnostics of one route set.
@@ -216,7 +227,9 @@ type resolver struct {
 	diags diag.List
 }
 
-func (r *resolver) report(sev diag.Severity, code, annotation, msg string) {
+// report adds a diagnostic about annotation, at line textLine of its value
+// (0: the annotation's own line).
+func (r *resolver) report(sev diag.Severity, code, annotation string, textLine int, msg string) {
 	obj := r.rs.Plugin
 	if obj == (diag.ObjectRef{}) {
 		obj = r.rs.Telemetry
@@ -224,11 +237,12 @@ func (r *resolver) report(sev diag.Severity, code, annotation, msg string) {
 	r.diags = append(r.diags, diag.Diagnostic{
 		Severity: sev, Code: code, Object: obj,
 		Field:   "metadata.annotations[" + annotation + "]",
-		Message: msg, Source: r.rs.Source,
+		Message: msg, Source: r.rs.AnnotationSource(annotation, textLine),
 	})
 }
 
-// applySet applies the set-wide annotations to p.
+// applySet applies the set-wide annotations to p. Each value is applied
+// whole or, when rejected, not at all.
 func (r *resolver) applySet(p *Policy) {
 	for name, value := range r.rs.Annotations {
 		short, ok := strings.CutPrefix(name, Prefix)
@@ -237,16 +251,19 @@ func (r *resolver) applySet(p *Policy) {
 		}
 		k, ok := lookupKey(short)
 		if !ok {
-			r.report(diag.Warning, CodeUnknownKey, name, fmt.Sprintf("unknown annotation %q is ignored", name))
+			r.report(diag.Warning, CodeUnknownKey, name, 0, fmt.Sprintf("unknown annotation %q is ignored", name))
 			continue
 		}
 		if err := k.apply(p, value, false); err != nil {
-			r.report(diag.Error, CodeMalformed, name, fmt.Sprintf("value %q ignored: %v", value, err))
+			r.report(diag.Error, CodeMalformed, name, 0, fmt.Sprintf("value %q ignored, the inherited value applies: %v", value, err))
 		}
 	}
 }
 
-// applyRoutes parses the routes annotation into full per-route policies based on set.
+// applyRoutes parses the routes annotation into full per-route policies
+// based on set. The annotation is applied whole or not at all: one rejected
+// value leaves every route with the set's policy. Unknown keys and routes
+// are warnings and are skipped.
 func (r *resolver) applyRoutes(set Policy) map[string]Policy {
 	raw, ok := r.rs.Annotations[RoutesAnnotation]
 	if !ok {
@@ -254,7 +271,7 @@ func (r *resolver) applyRoutes(set Policy) map[string]Policy {
 	}
 	entries, err := parseRoutes(raw)
 	if err != nil {
-		r.report(diag.Error, CodeMalformed, RoutesAnnotation, fmt.Sprintf("per-route overrides ignored: %v", err))
+		r.report(diag.Error, CodeMalformed, RoutesAnnotation, err.line, fmt.Sprintf("per-route overrides ignored: %v", err.err))
 		return nil
 	}
 	known := make(map[string]bool, len(r.rs.Routes))
@@ -262,97 +279,122 @@ func (r *resolver) applyRoutes(set Policy) map[string]Policy {
 		known[v] = true
 	}
 	out := make(map[string]Policy, len(entries))
+	rejected := false
 	for _, e := range entries {
 		if !known[e.route] {
-			r.report(diag.Warning, CodeUnknownRoute, RoutesAnnotation,
+			r.report(diag.Warning, CodeUnknownRoute, RoutesAnnotation, e.line,
 				fmt.Sprintf("route %q is not a value of this route set; its overrides are ignored", e.route))
 			continue
 		}
 		p := set
 		for _, kv := range e.settings {
-			r.applyRouteKey(&p, e.route, kv)
+			rejected = !r.applyRouteKey(&p, e.route, kv) || rejected
 		}
 		out[e.route] = p
+	}
+	if rejected {
+		return nil
 	}
 	return out
 }
 
-func (r *resolver) applyRouteKey(p *Policy, route string, kv setting) {
+// applyRouteKey applies one per-route setting and reports whether its value
+// was accepted (an unknown key is skipped, not rejected).
+func (r *resolver) applyRouteKey(p *Policy, route string, kv setting) bool {
+	const ignored = "; no per-route override of this route set applies until it is fixed"
 	k, ok := lookupKey(kv.name)
 	switch {
 	case !ok:
-		r.report(diag.Warning, CodeUnknownKey, RoutesAnnotation,
+		r.report(diag.Warning, CodeUnknownKey, RoutesAnnotation, kv.line,
 			fmt.Sprintf("route %q: unknown key %q is ignored", route, kv.name))
 	case k.setOnly:
-		r.report(diag.Error, CodeMalformed, RoutesAnnotation,
-			fmt.Sprintf("route %q: %s is per workload; set the %s%s annotation instead", route, kv.name, Prefix, kv.name))
+		r.report(diag.Error, CodeMalformed, RoutesAnnotation, kv.line,
+			fmt.Sprintf("route %q: %s is per workload; set the %s%s annotation instead%s", route, kv.name, Prefix, kv.name, ignored))
+		return false
 	default:
 		if err := k.apply(p, kv.value, true); err != nil {
-			r.report(diag.Error, CodeMalformed, RoutesAnnotation,
-				fmt.Sprintf("route %q: %s value %q ignored: %v", route, kv.name, kv.value, err))
+			r.report(diag.Error, CodeMalformed, RoutesAnnotation, kv.line,
+				fmt.Sprintf("route %q: %s value %q rejected: %v%s", route, kv.name, kv.value, err, ignored))
+			return false
 		}
 	}
+	return true
 }
 
-type setting struct{ name, value string }
+// setting is one per-route key; line is its line in the annotation value.
+type setting struct {
+	name, value string
+	line        int
+}
 
 type routeEntry struct {
 	route    string
+	line     int
 	settings []setting
+}
+
+// lineError is a problem at a line of the annotation value (0: unknown).
+type lineError struct {
+	line int
+	err  error
+}
+
+func errorAt(line int, format string, args ...any) *lineError {
+	return &lineError{line: line, err: fmt.Errorf(format, args...)}
 }
 
 // parseRoutes reads the routes annotation: a mapping from route value to a
 // mapping of settings. Scalars are kept as written; a sequence (for
 // disable-alerts) is joined with commas.
-func parseRoutes(raw string) ([]routeEntry, error) {
+func parseRoutes(raw string) ([]routeEntry, *lineError) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(raw), &doc); err != nil {
-		return nil, fmt.Errorf("not YAML or JSON: %w", err)
+		return nil, &lineError{err: fmt.Errorf("not YAML or JSON: %w", err)}
 	}
 	if doc.Kind == 0 {
 		return nil, nil // empty annotation
 	}
 	top := doc.Content[0]
 	if top.Kind != yaml.MappingNode {
-		return nil, errors.New(`want a mapping from route value to settings, e.g. {"GET /healthz": {disable-alerts: all}}`)
+		return nil, errorAt(top.Line, `want a mapping from route value to settings, e.g. {"GET /healthz": {disable-alerts: all}}`)
 	}
 	var out []routeEntry
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("line %d: a route value must be a string", k.Line)
+			return nil, errorAt(k.Line, "a route value must be a string")
 		}
 		if seen[k.Value] {
-			return nil, fmt.Errorf("line %d: route %q appears twice", k.Line, k.Value)
+			return nil, errorAt(k.Line, "route %q appears twice", k.Value)
 		}
 		seen[k.Value] = true
 		settings, err := parseSettings(k.Value, v)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, routeEntry{route: k.Value, settings: settings})
+		out = append(out, routeEntry{route: k.Value, line: k.Line, settings: settings})
 	}
 	return out, nil
 }
 
-func parseSettings(route string, n *yaml.Node) ([]setting, error) {
+func parseSettings(route string, n *yaml.Node) ([]setting, *lineError) {
 	if n.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("line %d: route %q: want a mapping of settings", n.Line, route)
+		return nil, errorAt(n.Line, "route %q: want a mapping of settings", route)
 	}
 	var out []setting
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if seen[k.Value] {
-			return nil, fmt.Errorf("line %d: route %q: key %q appears twice", k.Line, route, k.Value)
+			return nil, errorAt(k.Line, "route %q: key %q appears twice", route, k.Value)
 		}
 		seen[k.Value] = true
 		val, err := scalarOrList(v)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: route %q: %s: %w", v.Line, route, k.Value, err)
+			return nil, errorAt(v.Line, "route %q: %s: %v", route, k.Value, err)
 		}
-		out = append(out, setting{name: k.Value, value: val})
+		out = append(out, setting{name: k.Value, value: val, line: k.Line})
 	}
 	return out, nil
 }
@@ -372,4 +414,17 @@ func scalarOrList(n *yaml.Node) (string, error) {
 		return strings.Join(items, ","), nil
 	}
 	return "", errors.New("want a string, a number or a list")
+}
+
+// Set sets the field of p that the bundle config spells yamlName
+// (objective, errorRatio, latencyFor, ...) from value, parsed as the
+// annotations parse it: "99.9%" and "0.999" alike, "300ms" for latencyP99Ms.
+// known is false for names that are not such a field (alerts, a typo).
+func (p *Policy) Set(yamlName, value string) (known bool, err error) {
+	for _, k := range settingKeys() {
+		if k.yamlName == yamlName && k.yamlName != "" {
+			return true, k.apply(p, value, false)
+		}
+	}
+	return false, nil
 }

@@ -27,9 +27,11 @@
 //	  "GET /healthz": {disable-alerts: all}
 //	  "POST /echo": {objective: "99.9%", latency-p99: 300ms}
 //
-// A malformed or out-of-range value is a diagnostic on the annotation and
-// leaves the inherited value in place; it never stops the other keys, routes
-// or route sets from being resolved.
+// A malformed or out-of-range value is a diagnostic on the annotation's line
+// and leaves the inherited value in place: a value is applied whole or not
+// at all ("latency,bogus" disables nothing; one rejected value in the routes
+// annotation drops all of its overrides). It never stops the other
+// annotations or route sets from being resolved.
 //
 // Alert switches in the defaults are global: an annotation can switch an
 // alert kind off for a set or a route, but not back on.

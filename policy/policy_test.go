@@ -9,6 +9,7 @@ import (
 
 	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/inventory"
+	"github.com/routebundle/routebundle/manifest"
 )
 
 func routeSet(annotations map[string]string, values ...string) *inventory.RouteSet {
@@ -94,9 +95,10 @@ func TestResolveSet(t *testing.T) {
 			},
 		},
 		{
-			name:        "bad alert kind keeps the good ones",
-			annotations: map[string]string{Prefix + "disable-alerts": "latency,pager"},
-			want:        func(p *Policy) { p.Alerts.Latency = false },
+			// All or nothing: a list with a bad item switches nothing off.
+			name:        "bad alert kind disables nothing",
+			annotations: map[string]string{Prefix + "disable-alerts": "latency,bogus"},
+			want:        func(*Policy) {},
 			wantDiags:   []string{"RB301 metadata.annotations[routebundle.io/disable-alerts]"},
 		},
 		{
@@ -180,18 +182,33 @@ func TestResolveRoutes(t *testing.T) {
 			overrides: []string{"POST /echo"},
 		},
 		{
-			name:  "unknown route, unknown key, per-workload key, bad value",
-			value: `{"GET /nope": {objective: 0.9}, "POST /echo": {colour: red, unknown-ratio: 0.5, error-ratio: 2, objective: 0.9}}`,
+			name:  "unknown route and key are skipped, the rest applies",
+			value: `{"GET /nope": {objective: 0.9}, "POST /echo": {colour: red, objective: 0.9}}`,
 			want: map[string]func(p *Policy){
 				"POST /echo": func(p *Policy) { p.Objective = 0.9 },
 			},
 			overrides: []string{"POST /echo"},
 			wantDiags: []string{
-				"RB301 metadata.annotations[routebundle.io/routes]",
-				"RB301 metadata.annotations[routebundle.io/routes]",
 				"RB302 metadata.annotations[routebundle.io/routes]",
 				"RB303 metadata.annotations[routebundle.io/routes]",
 			},
+		},
+		{
+			// All or nothing: one rejected value and no route gets an override.
+			name:  "per-workload key and bad value reject the annotation",
+			value: `{"GET /healthz": {disable-alerts: all}, "POST /echo": {colour: red, unknown-ratio: 0.5, error-ratio: 2, objective: 0.9}}`,
+			want:  map[string]func(p *Policy){},
+			wantDiags: []string{
+				"RB301 metadata.annotations[routebundle.io/routes]",
+				"RB301 metadata.annotations[routebundle.io/routes]",
+				"RB302 metadata.annotations[routebundle.io/routes]",
+			},
+		},
+		{
+			name:      "a bad alert kind in a route's list",
+			value:     `{"POST /echo": {disable-alerts: [latency, bogus]}}`,
+			want:      map[string]func(p *Policy){},
+			wantDiags: []string{"RB301 metadata.annotations[routebundle.io/routes]"},
 		},
 		{name: "not yaml", value: "{: [", wantDiags: []string{"RB301 metadata.annotations[routebundle.io/routes]"}},
 		{name: "a list", value: "- GET /healthz", wantDiags: []string{"RB301 metadata.annotations[routebundle.io/routes]"}},
@@ -263,4 +280,80 @@ func FuzzResolve(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAnnotationDiagnosticsPointAtTheirLine reads a WasmPlugin from YAML:
+// each finding must cite the annotation's own line, and a finding inside
+// the per-route overrides the line of the key it is about.
+func TestAnnotationDiagnosticsPointAtTheirLine(t *testing.T) {
+	const in = `apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata:
+  name: classify
+  namespace: shop
+  annotations:
+    routebundle.io/objective: "2"
+    routebundle.io/disable-alerts: latency,bogus
+    routebundle.io/colour: red
+    routebundle.io/routes: |
+      "GET /a": {objective: 0.9}
+      "GET /b":
+        latency-p99: fast
+      "GET /nope": {}
+spec:
+  url: file:///etc/istio/extensions/attributegen.wasm
+  phase: STATS
+  pluginConfig:
+    attributes:
+    - output_attribute: istio_operationId
+      match:
+      - {value: GET /a, condition: "request.url_path == '/a'"}
+      - {value: GET /b, condition: "request.url_path == '/b'"}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: routes, namespace: shop}
+spec:
+  metrics:
+  - providers: [{name: prometheus}]
+    overrides:
+    - match: {metric: ALL_METRICS}
+      tagOverrides:
+        route_name: {value: "filter_state['wasm.istio_operationId']"}
+`
+	objs, diags := manifest.Decode("shop.yaml", []byte(in))
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	inv, err := inventory.Build(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.RouteSets) != 1 {
+		t.Fatalf("%d route sets: %v", len(inv.RouteSets), inv.Diagnostics)
+	}
+	sp, got := Resolve(&inv.RouteSets[0], DefaultPolicy())
+	want := map[string]int{
+		"RB301 objective": 7, "RB301 disable-alerts": 8, "RB302 colour": 9,
+		"RB301 latency-p99": 13, "RB303 GET /nope": 14,
+	}
+	seen := map[string]int{}
+	for _, d := range got {
+		for key, line := range want {
+			code, word, _ := strings.Cut(key, " ")
+			if d.Code == code && strings.Contains(d.Message+d.Field, word) {
+				seen[key] = d.Source.Line
+				if d.Source.Line != line || d.Source.File != "shop.yaml" {
+					t.Errorf("%s: at %s, want shop.yaml:%d", d, d.Source, line)
+				}
+			}
+		}
+	}
+	if len(seen) != len(want) || len(got) != len(want) {
+		t.Errorf("diagnostics:\n%v", got)
+	}
+	// Rejected values: the inherited ones apply, and no route override does.
+	if sp.Set != DefaultPolicy() || len(sp.Routes) != 0 {
+		t.Errorf("rejected annotations were applied: %+v", sp)
+	}
 }

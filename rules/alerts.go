@@ -96,6 +96,18 @@ func gate(u *unit, t target, w series.Window) parser.Expr {
 	return compare(parser.GTE, u.recorded(series.RequestsRate(w), t.filter...), t.policy.MinRequestRate)
 }
 
+// burnGate keeps the routes of t that serve the minimum request rate now
+// (over 5m) or served it over the long window w. The long window's rate
+// counts the whole window, so a route younger than w passes on its current
+// rate, and a route that has just gone quiet on its past one.
+func burnGate(u *unit, t target, w series.Window) parser.Expr {
+	long := gate(u, t, w)
+	if long == nil {
+		return nil
+	}
+	return or(long, gate(u, t, shortWindow), u.by()...)
+}
+
 func errorRatioAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 	p := t.policy
 	e := and(compare(parser.GTR, u.recorded(series.ErrorRatio5m, t.filter...), p.ErrorRatio),
@@ -136,7 +148,7 @@ func burnAlert(u *unit, c *compiled, t target, name, severity string, windows []
 		cond := and(
 			and(compare(parser.GTR, u.recorded(series.ErrorRatio(w.long), t.filter...), threshold),
 				compare(parser.GTR, u.recorded(series.ErrorRatio(w.short), t.filter...), threshold), u.by()...),
-			gate(u, t, w.long), u.by()...)
+			burnGate(u, t, w.long), u.by()...)
 		if e == nil {
 			e = cond
 		} else {

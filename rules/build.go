@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -50,6 +51,7 @@ type RuleFile struct {
 const (
 	groupRecording = "recording"
 	groupSLO       = "slo"
+	groupPeriod    = "slo-period"
 	groupAlerts    = "alerts"
 )
 
@@ -97,18 +99,19 @@ func buildFile(u *unit, c *compiled) RuleFile {
 	for _, rs := range u.sets {
 		f.RouteSets = append(f.RouteSets, rs.ID)
 	}
-	add := func(suffix string, rules []rulefmt.Rule) {
+	add := func(suffix string, interval model.Duration, rules []rulefmt.Rule) {
 		if len(rules) > 0 {
 			f.Groups.Groups = append(f.Groups.Groups, rulefmt.RuleGroup{
-				Name: k8sName(u.name, suffix), Interval: c.Interval, Rules: rules,
+				Name: k8sName(u.name, suffix), Interval: interval, Rules: rules,
 			})
 		}
 	}
-	add(groupRecording, recordingRules(u, c))
+	add(groupRecording, c.Interval, recordingRules(u, c))
 	if u.hasObjective() {
-		add(groupSLO, sloRules(u))
+		add(groupSLO, c.Interval, sloRules(u, c))
+		add(groupPeriod, c.periodInterval(), periodRules(u, c))
 	}
-	add(groupAlerts, alertRules(u, c))
+	add(groupAlerts, c.Interval, alertRules(u, c))
 	return f
 }
 

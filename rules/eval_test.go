@@ -130,6 +130,11 @@ func TestRecordedValues(t *testing.T) {
 		{"count(" + selector(series.RequestsRate5m, series.LabelWorkloadNamespace, "podinfo") + ")", 7},
 		{"count(" + selector(series.RequestsRate5m) + ")", 8},
 		{selector(series.ErrorRatio5m, series.LabelWorkloadNamespace, "other", "route_name", "GET /"), 1},
+		// By response code: the server side only, the client's report left out.
+		{route(series.ResponsesRate5m, "podinfo", "POST /echo", series.LabelResponseCode, "200"), 9},
+		{route(series.ResponsesRate5m, "podinfo", "POST /echo", series.LabelResponseCode, "500"), 1},
+		{route(series.ResponsesRate5m, "podinfo", "GET /healthz", series.LabelResponseCode, "503"), 0.5},
+		{"count(" + route(series.ResponsesRate5m, "podinfo", "POST /echo") + ")", 2},
 		// Long windows exist for podinfo, which has an objective.
 		{route(series.ErrorRatio(series.Window1h), "podinfo", "POST /echo"), 0.1},
 		{route(series.ErrorRatio(series.Window30d), "podinfo", "POST /echo"), 0.1},

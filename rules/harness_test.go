@@ -31,6 +31,11 @@ type world struct {
 	engine  *promql.Engine
 	groups  []*rules.Group
 	now     time.Time
+	// next is the next time the groups are due.
+	next time.Time
+	// scrape, when set, appends the samples scraped at a time before the
+	// groups evaluate at it, for data that arrives as time goes by.
+	scrape func(at time.Time)
 }
 
 const evalInterval = time.Minute
@@ -44,19 +49,7 @@ func newWorld(t testing.TB, load string, files []RuleFile) *world {
 
 func newWorldOn(t testing.TB, st storage.Storage, engine *promql.Engine, files []RuleFile) *world {
 	t.Helper()
-	dir := t.TempDir()
-	var paths []string
-	for _, f := range files {
-		data, err := f.YAML()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, f.Name+".yaml")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
+	paths := writeRuleFiles(t, t.TempDir(), files)
 	m := rules.NewManager(&rules.ManagerOptions{
 		QueryFunc:    rules.EngineQueryFunc(engine, st),
 		AppendableV2: st,
@@ -69,7 +62,7 @@ func newWorldOn(t testing.TB, st storage.Storage, engine *promql.Engine, files [
 	if len(errs) > 0 {
 		t.Fatalf("Prometheus rejects the rule files: %v", errs)
 	}
-	w := &world{t: t, storage: st, engine: engine, now: time.Unix(0, 0).UTC()}
+	w := &world{t: t, storage: st, engine: engine, now: time.Unix(0, 0).UTC(), next: time.Unix(0, 0).UTC()}
 	// Evaluate files in order and groups in file order, as a Prometheus
 	// whose groups start together would.
 	for i, f := range files {
@@ -80,12 +73,41 @@ func newWorldOn(t testing.TB, st storage.Storage, engine *promql.Engine, files [
 	return w
 }
 
-// advance evaluates every group at each interval up to and including until.
+// writeRuleFiles writes the plain rule files into dir and returns their paths.
+func writeRuleFiles(t testing.TB, dir string, files []RuleFile) []string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	paths := make([]string, 0, len(files))
+	for _, f := range files {
+		data, err := f.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, f.Name+".yaml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// advance evaluates each group at every multiple of its interval up to and
+// including until, as a Prometheus whose groups all start at 0 would. Groups
+// without an interval of their own run every evalInterval.
 func (w *world) advance(until time.Duration) {
-	end := time.Unix(0, 0).UTC().Add(until)
-	for ; !w.now.After(end); w.now = w.now.Add(evalInterval) {
+	epoch := time.Unix(0, 0).UTC()
+	end := epoch.Add(until)
+	for ; !w.next.After(end); w.next = w.next.Add(evalInterval) {
+		if w.scrape != nil {
+			w.scrape(w.next)
+		}
 		for _, g := range w.groups {
-			g.Eval(context.Background(), w.now)
+			if w.next.Sub(epoch)%g.Interval() == 0 {
+				g.Eval(context.Background(), w.next)
+			}
 		}
 	}
 	w.now = end

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -35,6 +36,11 @@ type Options struct {
 	// Interval is the evaluation interval of the generated groups; 0 uses
 	// Prometheus' global evaluation_interval. Default 0.
 	Interval model.Duration `yaml:"interval"`
+	// PeriodInterval is the evaluation interval of the group that records
+	// the 30d rates of the error budget (never faster than Interval). It
+	// must stay under Prometheus' lookback of 5m, so that an instant query
+	// always finds a sample. Default 2m.
+	PeriodInterval model.Duration `yaml:"periodInterval"`
 	// GrafanaURL is the base URL of Grafana (https://grafana.example.com).
 	// When set, and the bundle builder provides DashboardUID, every alert
 	// gets a `dashboard` annotation linking to the route's dashboard.
@@ -71,14 +77,22 @@ type Severities struct {
 // DefaultErrorSelector counts 5xx responses as errors.
 const DefaultErrorSelector = `response_code=~"5.."`
 
+// DefaultPeriodInterval is how often the 30d rates are evaluated by default.
+const DefaultPeriodInterval = model.Duration(2 * time.Minute)
+
+// lookback is Prometheus' default lookback delta: a selector finds no
+// sample older than this.
+const lookback = model.Duration(5 * time.Minute)
+
 // DefaultRelease is the Helm release name kube-prometheus-stack installs as by default.
 const DefaultRelease = "kube-prometheus-stack"
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	return Options{
-		Release:       DefaultRelease,
-		ErrorSelector: DefaultErrorSelector,
+		Release:        DefaultRelease,
+		ErrorSelector:  DefaultErrorSelector,
+		PeriodInterval: DefaultPeriodInterval,
 		Severities: Severities{
 			ErrorRatio: "warning", Latency: "warning", Page: "critical", Ticket: "warning", UnknownShare: "info",
 		},
@@ -105,6 +119,9 @@ func (o Options) compile() (compiled, error) {
 	if c.grafanaURL, err = checkGrafanaURL(o.GrafanaURL); err != nil {
 		errs = append(errs, fmt.Errorf("grafanaURL: %w", err))
 	}
+	if o.PeriodInterval <= 0 || o.PeriodInterval >= lookback {
+		errs = append(errs, fmt.Errorf("periodInterval: %s: want more than 0s and less than %s", o.PeriodInterval, lookback))
+	}
 	if err := o.Defaults.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("defaults: %w", err))
 	}
@@ -117,6 +134,12 @@ func (o Options) compile() (compiled, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// periodInterval is the interval of the 30d group: PeriodInterval, or the
+// interval of the other groups where that is slower.
+func (c *compiled) periodInterval() model.Duration {
+	return max(c.PeriodInterval, c.Interval)
 }
 
 // parseErrorSelector reads label matchers, with or without the braces.

@@ -15,12 +15,6 @@ import (
 // shortWindow is the window every rate is taken over from the raw series.
 const shortWindow = series.Window5m
 
-// derivedWindows are recorded from the 5m series rather than from the raw
-// ones, for the burn-rate alerts and the SLO period.
-func derivedWindows() []series.Window {
-	return append(series.SLOWindows()[1:], series.Window30d)
-}
-
 func duration(w series.Window) time.Duration {
 	d, err := model.ParseDuration(string(w))
 	if err != nil {
@@ -41,12 +35,12 @@ func (u *unit) record(name string, e parser.Expr, lbls ...string) rulefmt.Rule {
 }
 
 // recordingRules are the fixed 5m rules of a unit: request, error and ratio
-// per route, latency when the tag is on REQUEST_DURATION, and the share of
-// unknown traffic per workload. Every rule aggregates by the route tag, so
+// per route, latency when the tag is on REQUEST_DURATION, requests by
+// response code, and the share of unknown traffic per workload. Every rule aggregates by the route tag, so
 // their number does not grow with the routes.
 func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
 	rate := func(metric string, extra ...*labels.Matcher) parser.Expr {
-		return sumBy(rangeCall("rate", u.raw(metric, extra...), duration(shortWindow)), u.by()...)
+		return u.rawRate(metric, shortWindow, extra...)
 	}
 	requests := u.recorded(series.RequestsRate5m)
 	out := []rulefmt.Rule{
@@ -59,7 +53,7 @@ func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
 	if u.latency {
 		out = append(out, latencyRules(u)...)
 	}
-	return append(out, unknownShareRule(u))
+	return append(out, responsesRule(u), unknownShareRule(u))
 }
 
 // ratio divides errors by requests where there were requests; a route
@@ -88,27 +82,6 @@ func unknownShareRule(u *unit) rulefmt.Rule {
 	unknown := sumBy(u.recorded(series.RequestsRate5m, eq(u.tag, series.UnknownRoute)), perWorkload...)
 	e := binary(parser.DIV, or(unknown, scale(0, all)), compare(parser.GTR, all, 0))
 	return u.record(series.UnknownRatio5m, e)
-}
-
-// sloRules record the longer windows the burn-rate alerts and the error
-// budget read. Rates are averaged from the recorded 5m rates: for steady
-// traffic that equals rate() over the long window, and it reads one series
-// per route instead of every raw series (a test checks it against the raw
-// expression). Ratios are never averaged, which would weigh a quiet hour
-// like a busy one: each window's ratio divides its averaged rates.
-func sloRules(u *unit) []rulefmt.Rule {
-	out := make([]rulefmt.Rule, 0, 3*len(derivedWindows()))
-	for _, w := range derivedWindows() {
-		avg := func(name string) parser.Expr {
-			return rangeCall("avg_over_time", u.recorded(name), duration(w))
-		}
-		out = append(out,
-			u.record(series.RequestsRate(w), avg(series.RequestsRate5m)),
-			u.record(series.ErrorsRate(w), avg(series.ErrorsRate5m)),
-			u.record(series.ErrorRatio(w), ratio(u.recorded(series.ErrorsRate(w)), u.recorded(series.RequestsRate(w)))),
-		)
-	}
-	return out
 }
 
 // quantileValue reads a quantile label value of package series ("0.99").

@@ -106,8 +106,9 @@ func TestRuleCountIsFixedPerSet(t *testing.T) {
 	if rec2 != rec1000 || alert2 != alert1000 {
 		t.Errorf("2 routes: %d+%d rules, 1000 routes: %d+%d", rec2, alert2, rec1000, alert1000)
 	}
-	// 5m: requests, errors, ratio, buckets, 3 quantiles, unknown share; 3 per long window.
-	if want := 8 + 3*len(derivedWindows()); rec2 != want {
+	// 5m: requests, errors, ratio, buckets, 3 quantiles, by response code,
+	// unknown share; 3 per long window.
+	if want := 9 + 3*len(derivedWindows()); rec2 != want {
 		t.Errorf("recording rules: %d, want %d", rec2, want)
 	}
 	// error ratio, latency, page, ticket, unknown share.
@@ -275,7 +276,11 @@ func TestObjectsAndErrorSelector(t *testing.T) {
 			t.Errorf("%s: %s %s", pr.Name, pr.APIVersion, pr.Kind)
 		}
 		for _, g := range pr.Spec.Groups {
-			if g.Interval == nil || *g.Interval != "30s" {
+			want := "30s"
+			if strings.HasSuffix(g.Name, "-"+groupPeriod) {
+				want = DefaultPeriodInterval.String()
+			}
+			if g.Interval == nil || string(*g.Interval) != want {
 				t.Errorf("%s: interval %v", g.Name, g.Interval)
 			}
 		}

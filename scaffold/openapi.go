@@ -28,7 +28,7 @@ func ParseOpenAPI(file string, data []byte, opts ParseOptions) ([]Route, error) 
 	}
 	p := &openAPIParser{
 		file: file, root: root, opts: opts,
-		errs: &errorList{file: file}, set: newRouteSet(opts.MaxRoutes),
+		errs: &errorList{file: file}, set: newRouteSet(opts),
 		opIDs: map[string]Pos{},
 	}
 	if err := checkBasePath(opts.BasePath); err != nil {

@@ -29,6 +29,9 @@ const maxErrors = 20
 type ParseOptions struct {
 	// MaxRoutes bounds the number of routes; <= 0 means DefaultMaxRoutes.
 	MaxRoutes int
+	// RaiseLimit says how the caller raises MaxRoutes (bundlegen init:
+	// "--max-routes N"), for the error that the limit was passed.
+	RaiseLimit string
 	// BasePath is prefixed to every path: the path part of the servers URL
 	// when the service is reached under one (/v1). Empty for none.
 	BasePath string
@@ -134,13 +137,19 @@ type routeSet struct {
 	byShape map[string]Pos
 	byValue map[string]Pos
 	max     int
+	raise   string
 }
 
-func newRouteSet(maxRoutes int) *routeSet {
+func newRouteSet(opts ParseOptions) *routeSet {
+	maxRoutes := opts.MaxRoutes
 	if maxRoutes <= 0 {
 		maxRoutes = DefaultMaxRoutes
 	}
-	return &routeSet{byShape: map[string]Pos{}, byValue: map[string]Pos{}, max: maxRoutes}
+	raise := opts.RaiseLimit
+	if raise == "" {
+		raise = "ParseOptions.MaxRoutes"
+	}
+	return &routeSet{byShape: map[string]Pos{}, byValue: map[string]Pos{}, max: maxRoutes, raise: raise}
 }
 
 // add validates r and records it, reporting problems to errs.
@@ -178,7 +187,7 @@ func (s *routeSet) add(r Route, errs *errorList) {
 // errs holds problems.
 func (s *routeSet) result(file string, errs *errorList) ([]Route, error) {
 	if len(s.routes) > s.max {
-		errs.add(Pos{File: file}, "%d routes exceed the maximum of %d; raise the limit or split the input", len(s.routes), s.max)
+		errs.add(Pos{File: file}, "%d routes exceed the maximum of %d; raise it with %s or split the input", len(s.routes), s.max, s.raise)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ func ParseRouteList(file string, data []byte, opts ParseOptions) ([]Route, error
 		return nil, &Error{Pos: Pos{File: file}, Msg: err.Error()}
 	}
 	errs := &errorList{file: file}
-	set := newRouteSet(opts.MaxRoutes)
+	set := newRouteSet(opts)
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxLineBytes)
 	line := 0

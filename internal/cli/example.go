@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"strings"
 
 	"github.com/routebundle/routebundle/examples"
+	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/manifest"
 )
 
@@ -14,6 +16,9 @@ import (
 type input struct {
 	paths   []string
 	example string
+	// quiet: the paths need not hold a WasmPlugin or Telemetry (init
+	// --from-routes reads route objects alone), so no note says so.
+	quiet bool
 }
 
 // exampleFlag registers --example, shared by the commands that read Istio
@@ -35,18 +40,19 @@ func (in input) check() error {
 	return err
 }
 
-// read reads the manifests of the input.
+// read reads the manifests of the input, skipping the kinds the
+// inventory does not read.
 func (in input) read(env *Env) (*manifest.Result, error) {
-	if len(in.paths) > 0 {
-		return manifest.ReadPaths(in.paths, env.Stdin)
+	opts := manifest.Options{Keep: inventory.Reads}
+	switch {
+	case len(in.paths) == 0:
+		fsys, err := examples.ByName(cmp.Or(in.example, examples.Default))
+		if err != nil {
+			return nil, err
+		}
+		return opts.ReadFS(fsys)
+	case in.quiet:
+		return opts.ReadPaths(in.paths, env.Stdin)
 	}
-	name := in.example
-	if name == "" {
-		name = examples.Default
-	}
-	fsys, err := examples.ByName(name)
-	if err != nil {
-		return nil, err
-	}
-	return manifest.ReadFS(fsys)
+	return readManifests(env, in.paths)
 }

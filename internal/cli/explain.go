@@ -100,9 +100,9 @@ func parseExplainArgs(env *Env, args []string) (explainArgs, error) {
 	fs.Var(&grpc, "grpc-status", "the response's gRPC `status` (response.grpc_status)")
 	fs.Var(&respHeaders, "response-header", "response header `k=v` (repeatable)")
 	fs.StringVar(&a.format, "o", a.format, "output `format`: text or json")
-	rootNamespaceFlag(fs, &a.root)
-	exampleFlag(fs, &a.in.example)
-	routeFlags(fs, &a.query)
+	rootNamespaceFlag(fs.FlagSet, &a.root)
+	exampleFlag(fs.FlagSet, &a.in.example)
+	routeFlags(fs.FlagSet, &a.query)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return a, err

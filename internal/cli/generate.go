@@ -10,7 +10,16 @@ import (
 	"github.com/routebundle/routebundle/inventory"
 )
 
-const generateUsage = "[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [--root-namespace NS] [--example NAME | PATH...]"
+const generateUsage = `[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [--root-namespace NS] [--example NAME | PATH...]
+
+Writes the monitoring bundle of the route classifications in the PATHs
+(files, directories, - for standard input; the embedded example when none
+is given: --example, podinfo by default): recording rules and alerts per
+route, Grafana dashboards and scrape monitors. Diagnostics go to stderr.
+Exits 1 on error diagnostics (the healthy route sets are still written)
+or, with --check, when DIR is out of date or the input holds no route set
+at all; 2 on bad flags, config or input.
+`
 
 type generateFlags struct {
 	config  string
@@ -31,8 +40,8 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	fs.StringVar(&gf.out, "o", "-", "output directory, or - for a multi-document YAML stream on stdout")
 	fs.StringVar(&gf.format, "format", string(bundle.FormatOperator), "operator (Kubernetes objects) or files (plain rule files, dashboard JSON, scrape configs)")
 	fs.BoolVar(&gf.check, "check", false, "write nothing; exit 1 with a summary when the output directory differs")
-	rootNamespaceFlag(fs, &gf.root)
-	exampleFlag(fs, &gf.example)
+	rootNamespaceFlag(fs.FlagSet, &gf.root)
+	exampleFlag(fs.FlagSet, &gf.example)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -51,12 +60,17 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	if gf.root != "" {
 		cfg.RootNamespace = gf.root
 	}
-	b, diags, err := buildBundle(env, input{paths: paths, example: gf.example}, cfg)
+	b, sets, diags, err := buildBundle(env, input{paths: paths, example: gf.example}, cfg)
 	if err != nil {
 		return err
 	}
 	if err := diags.WriteText(env.Stderr); err != nil {
 		return fmt.Errorf("writing diagnostics: %w", err)
+	}
+	if gf.check && sets == 0 {
+		// A CI check of a bundle without routes checks nothing: an empty
+		// directory, a mistyped path or classifications that all failed.
+		return &ExitError{Code: ExitFindings, Err: fmt.Errorf("--check: the input holds no route set, so there is nothing to check")}
 	}
 	if err := emit(env, gf, b, format); err != nil {
 		return err
@@ -79,17 +93,18 @@ func loadConfig(path string) (bundle.Config, error) {
 }
 
 // buildBundle reads the inventory and builds the bundle; diagnostics of the
-// input and of the generators come back together, sorted and unique.
-func buildBundle(env *Env, in input, cfg bundle.Config) (*bundle.Bundle, diag.List, error) {
+// input and of the generators come back together, sorted and unique, with
+// the number of route sets read.
+func buildBundle(env *Env, in input, cfg bundle.Config) (*bundle.Bundle, int, diag.List, error) {
 	_, inv, err := loadInventory(env, in, inventory.WithRootNamespace(cfg.RootNamespace))
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
 	b, genDiags, err := bundle.Build(inv, cfg)
 	if err != nil {
-		return nil, nil, usageError(err)
+		return nil, 0, nil, usageError(err)
 	}
-	return b, diag.Merge(inv.Diagnostics, genDiags), nil
+	return b, len(inv.RouteSets), diag.Merge(inv.Diagnostics, genDiags), nil
 }
 
 // emit renders the bundle and writes, streams or checks the files as the

@@ -109,7 +109,7 @@ func TestGenerateErrors(t *testing.T) {
 		wantStderr []string
 		wantStdout string
 	}{
-		{"unknown config key", []string{"-c", badConfig}, ExitUsage, []string{badConfig, "line 3", "relase"}, ""},
+		{"unknown config key", []string{"-c", badConfig}, ExitUsage, []string{badConfig + ":3: rules.relase: unknown key; did you mean release?"}, ""},
 		{"missing config", []string{"-c", filepath.Join(dir, "nope.yaml")}, ExitUsage, []string{"nope.yaml"}, ""},
 		{"bad format", []string{"--format", "helm"}, ExitUsage, []string{`"helm"`}, ""},
 		{"check needs a dir", []string{"--check"}, ExitUsage, []string{"--check"}, ""},

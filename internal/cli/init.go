@@ -85,7 +85,7 @@ func parseInitFlags(env *Env, args []string) (*initFlags, []string, error) {
 	fs.StringVar(&f.basePath, "base-path", "", "`PREFIX` for every path, e.g. the path of the spec's servers URL (/v1)")
 	fs.IntVar(&f.maxRoutes, "max-routes", scaffold.DefaultMaxRoutes, "refuse inputs with more routes than `N`")
 	fs.StringVar(&f.output, "o", "-", "write to `FILE` (- for standard output)")
-	fromRoutesFlags(fs, f)
+	fromRoutesFlags(fs.FlagSet, f)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, nil, err
@@ -94,7 +94,7 @@ func parseInitFlags(env *Env, args []string) (*initFlags, []string, error) {
 		return nil, nil, usageError(fmt.Errorf("init: --selector: %w", err))
 	}
 	if f.fromRoutes {
-		return f, rest, checkFromRoutes(fs, f, rest)
+		return f, rest, checkFromRoutes(fs.FlagSet, f, rest)
 	}
 	if len(rest) > 0 {
 		return nil, nil, usageError(fmt.Errorf("init: unexpected argument %q (the input is given with --openapi, --routes or --from-routes)", rest[0]))
@@ -130,7 +130,7 @@ func readRoutes(env *Env, f *initFlags) ([]scaffold.Route, error) {
 			fmt.Fprintf(env.Stderr, "bundlegen: note: %s serves its paths under %s (servers); if requests reach the proxy with that prefix, add --base-path %s\n", name, base, base)
 		}
 	}
-	return parse(name, data, scaffold.ParseOptions{MaxRoutes: f.maxRoutes, BasePath: f.basePath})
+	return parse(name, data, scaffold.ParseOptions{MaxRoutes: f.maxRoutes, BasePath: f.basePath, RaiseLimit: "--max-routes N"})
 }
 
 // readInput reads a file, or standard input for "-", up to maxInputBytes.

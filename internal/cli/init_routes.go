@@ -38,7 +38,7 @@ func checkFromRoutes(fs *flag.FlagSet, f *initFlags, paths []string) error {
 // initFromRoutes writes the Telemetry of route names for the route objects
 // in paths, and the names their unnamed rules should get.
 func initFromRoutes(env *Env, f *initFlags, paths []string) error {
-	_, inv, err := loadInventory(env, input{paths: paths})
+	_, inv, err := loadInventory(env, input{paths: paths, quiet: true})
 	if err != nil {
 		return err
 	}

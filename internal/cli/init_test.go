@@ -153,7 +153,7 @@ func TestInitErrors(t *testing.T) {
 		{"both scopes", "GET /a\n", []string{"--routes", "-", "--waypoint", "w", "--selector", "app=a"}, "exclusive"},
 		{"bad selector", "GET /a\n", []string{"--routes", "-", "--selector", "app"}, `--selector: "app": want key=value`},
 		{"duplicate selector key", "GET /a\n", []string{"--routes", "-", "--selector", "a=1,a=2"}, `label "a" given twice`},
-		{"max routes", "GET /a\nGET /b\n", []string{"--routes", "-", "--waypoint", "w", "--max-routes", "1"}, "2 routes exceed the maximum of 1"},
+		{"max routes", "GET /a\nGET /b\n", []string{"--routes", "-", "--waypoint", "w", "--max-routes", "1"}, "2 routes exceed the maximum of 1; raise it with --max-routes N or split the input"},
 		{"bad max routes", "GET /a\n", []string{"--routes", "-", "--waypoint", "w", "--max-routes", "0"}, "--max-routes 0"},
 		{"bad tag", "GET /a\n", []string{"--routes", "-", "--waypoint", "w", "--tag", "a-b"}, `tag "a-b"`},
 		{"unknown flag", "", []string{"--bogus"}, "flag provided but not defined: -bogus"},

@@ -9,7 +9,16 @@ import (
 	"github.com/routebundle/routebundle/policy"
 )
 
-const lintUsage = "[-o text|json] [--root-namespace NS] [--example NAME | PATH...]"
+const lintUsage = `[-o text|json] [--root-namespace NS] [--example NAME | PATH...]
+
+Reads WasmPlugin, Telemetry, Gateway and Namespace objects, and the route
+objects (HTTPRoute, GRPCRoute, VirtualService) and Services a tag reading
+xds.route_name needs, from the PATHs (files, directories, - for standard
+input; the embedded example when none is given: --example, podinfo by
+default) and reports every finding, one line each:
+file:line: severity code object: message [field]. docs/diagnostics.md
+lists the codes. Exits 1 when a finding is an error, 2 on unreadable input.
+`
 
 // runLint reads Istio objects and reports every diagnostic: text lines
 // `file:line: severity code object: message [field]` or a JSON array. It
@@ -18,8 +27,8 @@ func runLint(_ context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "lint", lintUsage)
 	format := fs.String("o", "text", "output format: text or json")
 	var root, example string
-	rootNamespaceFlag(fs, &root)
-	exampleFlag(fs, &example)
+	rootNamespaceFlag(fs.FlagSet, &root)
+	exampleFlag(fs.FlagSet, &example)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err

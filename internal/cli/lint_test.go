@@ -67,7 +67,7 @@ func checkJSONShape(t *testing.T, out string) {
 func TestLintBrokenCoversCodes(t *testing.T) {
 	_, stdout, _ := runCLI(t, "", "lint", brokenDir)
 	for _, code := range []string{"RB001", "RB002", "RB003", "RB004", "RB005", "RB006", "RB007", "RB008",
-		"RB009", "RB010", "RB011", "RB012", "RB013", "RB014", "RB015"} {
+		"RB009", "RB010", "RB011", "RB012", "RB013", "RB014", "RB015", "RB201", "RB202"} {
 		if !strings.Contains(stdout, " "+code+" ") {
 			t.Errorf("broken set shows no %s", code)
 		}
@@ -95,7 +95,7 @@ func TestLintExitCodes(t *testing.T) {
 		{"unreadable path", "", []string{"lint", missing}, ExitUsage, "", missing},
 		{"unknown format", "", []string{"lint", "-o", "yaml"}, ExitUsage, "", `"yaml"`},
 		{"unknown flag", "", []string{"lint", "--bogus"}, ExitUsage, "", "bogus"},
-		{"help", "", []string{"lint", "-h"}, ExitOK, "", "usage: bundlegen lint"},
+		{"help", "", []string{"lint", "-h"}, ExitOK, "usage: bundlegen lint", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

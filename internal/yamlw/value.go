@@ -2,6 +2,7 @@ package yamlw
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,7 +11,8 @@ import (
 
 // Document writes v, a value as encoding/json decodes into any with
 // UseNumber (maps, slices, strings, json.Number, bool, nil), as a block
-// YAML document: map keys sorted, sequences indented under their key.
+// YAML document: map keys sorted (see keys), sequences indented under
+// their key.
 // Kubernetes objects pass through JSON to here so that their json tags and
 // omitempty rules apply.
 func Document(buf *bytes.Buffer, v any) error {
@@ -55,8 +57,30 @@ func value(buf *bytes.Buffer, v any, indent int) error {
 	return nil
 }
 
+// leading are the keys that come first in a mapping, in this order: the
+// fields of a Prometheus rule as Prometheus documents them and every rule
+// file is written, so that a PrometheusRule's rules read `- record:` or
+// `- alert:` first. No other object routebundle writes uses these keys.
+var leading = map[string]int{"record": 1, "alert": 1, "expr": 2, "for": 3, "keep_firing_for": 4}
+
+// keys returns m's keys: the leading ones first, then the others sorted.
+func keys(m map[string]any) []string {
+	ks := slices.Collect(maps.Keys(m))
+	slices.SortFunc(ks, func(a, b string) int {
+		ra, rb := leading[a], leading[b]
+		switch {
+		case ra != rb && ra != 0 && rb != 0:
+			return cmp.Compare(ra, rb)
+		case ra != rb:
+			return cmp.Compare(rb, ra) // the ranked key first
+		}
+		return cmp.Compare(a, b)
+	})
+	return ks
+}
+
 func mapping(buf *bytes.Buffer, m map[string]any, indent int) error {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	for _, k := range keys(m) {
 		pad(buf, indent)
 		if err := entry(buf, k, m[k], indent); err != nil {
 			return err
@@ -84,7 +108,7 @@ func sequence(buf *bytes.Buffer, s []any, indent int) error {
 			continue
 		}
 		// A mapping starts on the dash's line; its keys line up after "- ".
-		for i, k := range slices.Sorted(maps.Keys(m)) {
+		for i, k := range keys(m) {
 			if i == 0 {
 				buf.WriteByte(' ')
 			} else {

@@ -1,0 +1,352 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/routebundle/routebundle/series"
+)
+
+// snapshot is what one successful cycle learnt from Prometheus. It is
+// never modified once built: scrapes read it without locks.
+type snapshot struct {
+	at time.Time
+	// queries is the number of API calls the cycle made.
+	queries int
+
+	// Per tag and destination namespace.
+	routeSeries map[string]map[string]map[string]metricCounts // tag → ns → value
+	tagSeries   map[string]map[string]metricCounts
+	tagValues   map[string]map[string]float64
+	seen        map[string]map[string]map[string]bool
+	unknown     map[workloadTag]float64
+	// Topology, per destination workload.
+	codes   map[workloadKey]float64
+	peers   map[workloadKey]map[string]float64 // reporter → (source, proxy) pairs
+	buckets map[workloadKey]float64
+	mangled map[namespaceTag]float64
+
+	headSeries, istioSeries float64
+	ruleGroups              []ruleGroup
+}
+
+// metricCounts are series counts of the two per-route metrics.
+type metricCounts struct{ requests, buckets float64 }
+
+func (c *metricCounts) add(name string, v float64) {
+	switch name {
+	case series.IstioRequestsTotal:
+		c.requests += v
+	case series.IstioRequestDurationBucket:
+		c.buckets += v
+	}
+}
+
+type workloadKey struct{ namespace, workload string }
+
+type workloadTag struct {
+	workloadKey
+	tag string
+}
+
+type namespaceTag struct{ namespace, tag string }
+
+func newSnapshot() *snapshot {
+	return &snapshot{
+		routeSeries: map[string]map[string]map[string]metricCounts{},
+		tagSeries:   map[string]map[string]metricCounts{},
+		tagValues:   map[string]map[string]float64{},
+		seen:        map[string]map[string]map[string]bool{},
+		unknown:     map[workloadTag]float64{},
+		mangled:     map[namespaceTag]float64{},
+		codes:       map[workloadKey]float64{},
+		peers:       map[workloadKey]map[string]float64{},
+		buckets:     map[workloadKey]float64{},
+	}
+}
+
+// errBadAnswer is wrapped by every error about an answer that is not what
+// the query asks for (Prometheus, or whatever answers in its place).
+var errBadAnswer = errors.New("unexpected answer")
+
+// collect runs the plan's queries, at most concurrency at a time, plus the
+// TSDB status and the rules, and returns the snapshot; any failure fails
+// the whole cycle, so that a snapshot is never half old, half new.
+func collect(ctx context.Context, api promv1.API, p *plan, o *Options, now time.Time) (*snapshot, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := newSnapshot()
+	s.at = now
+	r := &runner{ctx: ctx, cancel: cancel, sem: make(chan struct{}, o.Concurrency)}
+	var tsdb promv1.TSDBResult
+	r.run(func() (err error) {
+		tsdb, err = api.TSDB(ctx, promv1.WithLimit(tsdbLimit))
+		if err != nil {
+			return fmt.Errorf("TSDB status: %w", err)
+		}
+		return nil
+	})
+	var rules promv1.RulesResult
+	r.run(func() (err error) {
+		rules, err = api.Rules(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("rules: %w", err)
+		}
+		return nil
+	})
+	if err := s.runQueries(r, api, p.queries(o.RateWindow), now); err != nil {
+		return nil, err
+	}
+	var second []query
+	var unfiltered []string
+	for _, tag := range p.tags {
+		distinct := 0.0
+		for _, n := range s.tagValues[tag] {
+			distinct += n
+		}
+		qs, filtered := p.valueQueries(tag, distinct, o.SeenWindow)
+		second = append(second, qs...)
+		if !filtered {
+			unfiltered = append(unfiltered, tag)
+		}
+	}
+	if err := s.runQueries(r, api, second, now); err != nil {
+		return nil, err
+	}
+	for _, tag := range unfiltered {
+		s.sumTagSeries(tag)
+	}
+	if err := r.wait(); err != nil {
+		return nil, err
+	}
+	s.queries += 2
+	s.readTSDB(tsdb)
+	s.ruleGroups = generatedGroups(rules)
+	return s, nil
+}
+
+// sumTagSeries derives the tag's series per namespace from the rows of an
+// unfiltered per-value query, which has one for every value.
+func (s *snapshot) sumTagSeries(tag string) {
+	totals := nested1(s.tagSeries, tag)
+	for ns, byValue := range s.routeSeries[tag] {
+		for _, c := range byValue {
+			totals[ns] = totals[ns].plus(c)
+		}
+	}
+}
+
+// runQueries runs qs on r and files their answers.
+func (s *snapshot) runQueries(r *runner, api promv1.API, qs []query, now time.Time) error {
+	results := make([]model.Vector, len(qs))
+	var wg sync.WaitGroup
+	for i, q := range qs {
+		wg.Add(1)
+		r.run(func() error {
+			defer wg.Done()
+			v, err := instant(r.ctx, api, q.expr, now)
+			results[i] = v
+			return err
+		})
+	}
+	wg.Wait()
+	if err := r.err(); err != nil {
+		return err
+	}
+	s.queries += len(qs)
+	for i, q := range qs {
+		if err := s.read(q, results[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runner runs API calls at most cap(sem) at a time; the first failure
+// cancels the others.
+type runner struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	firstErr error
+}
+
+func (r *runner) run(f func() error) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		select {
+		case r.sem <- struct{}{}:
+			defer func() { <-r.sem }()
+		case <-r.ctx.Done():
+			// f still runs, for its own bookkeeping; its call fails at
+			// once on the canceled context.
+			r.fail(r.ctx.Err())
+		}
+		if err := f(); err != nil {
+			r.fail(err)
+		}
+	}()
+}
+
+func (r *runner) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstErr == nil {
+		r.firstErr = err
+		r.cancel()
+	}
+}
+
+func (r *runner) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstErr
+}
+
+func (r *runner) wait() error {
+	r.wg.Wait()
+	return r.err()
+}
+
+// tsdbLimit is how many metric names the TSDB status lists. istio_* names
+// below the cut are each smaller than the smallest listed, so the share is
+// a close lower bound.
+const tsdbLimit = 100
+
+func instant(ctx context.Context, api promv1.API, expr string, now time.Time) (model.Vector, error) {
+	v, _, _, err := api.Query(ctx, expr, now)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", truncate(expr, 200), err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query %s: %w: result of type %s, want a vector", truncate(expr, 200), errBadAnswer, typeOf(v))
+	}
+	return vec, nil
+}
+
+func typeOf(v model.Value) string {
+	if v == nil {
+		return "none"
+	}
+	return v.Type().String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// read files the rows of q's answer. A row without a label every selected
+// series has, or with a value that is not a finite non-negative number (a
+// share above 1), is a bad answer.
+func (s *snapshot) read(q query, vec model.Vector) error {
+	for _, smp := range vec {
+		v := float64(smp.Value)
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return fmt.Errorf("query %s: %w: value %v", truncate(q.expr, 200), errBadAnswer, smp.Value)
+		}
+		m := smp.Metric
+		for _, lv := range m {
+			// Label values become label values of ours.
+			if !utf8.ValidString(string(lv)) {
+				return fmt.Errorf("query %s: %w: label value %q is not UTF-8", truncate(q.expr, 200), errBadAnswer, lv)
+			}
+		}
+		get := func(name string) (string, bool) {
+			val, ok := m[model.LabelName(name)]
+			return string(val), ok
+		}
+		// A label the query groups by is absent when its value is empty;
+		// only the labels every selected series has by construction are
+		// required.
+		ns, _ := get(labelNamespace)
+		wl, _ := get(labelWorkload)
+		ok := true
+		switch q.kind {
+		case qRouteSeries:
+			name, okName := get(labelName)
+			value, okValue := get(q.tag)
+			ok = okName && okValue
+			c := nested2(s.routeSeries, q.tag, ns)
+			counts := c[value]
+			counts.add(name, v)
+			c[value] = counts
+		case qTagSeries:
+			name, okName := get(labelName)
+			ok = okName
+			c := nested1(s.tagSeries, q.tag)
+			counts := c[ns]
+			counts.add(name, v)
+			c[ns] = counts
+		case qTagValues:
+			nested1(s.tagValues, q.tag)[ns] += v
+		case qSeen:
+			value, okValue := get(q.tag)
+			ok = okValue
+			nested2(s.seen, q.tag, ns)[value] = true
+		case qUnknownShare:
+			if v > 1 {
+				ok = false
+			}
+			s.unknown[workloadTag{workloadKey{ns, wl}, q.tag}] = v
+		case qCodes:
+			s.codes[workloadKey{ns, wl}] += v
+		case qPeers:
+			rep, _ := get(series.LabelReporter)
+			k := workloadKey{ns, wl}
+			if s.peers[k] == nil {
+				s.peers[k] = map[string]float64{}
+			}
+			s.peers[k][rep] += v
+		case qBuckets:
+			s.buckets[workloadKey{ns, wl}] += v
+		case qMangled:
+			tag, okTag := get(labelTag)
+			ok = okTag
+			s.mangled[namespaceTag{ns, tag}] += v
+		}
+		if !ok {
+			return fmt.Errorf("query %s: %w: row %s %v", truncate(q.expr, 200), errBadAnswer, m, smp.Value)
+		}
+	}
+	return nil
+}
+
+func nested1[V any](m map[string]map[string]V, k string) map[string]V {
+	if m[k] == nil {
+		m[k] = map[string]V{}
+	}
+	return m[k]
+}
+
+func nested2[V any](m map[string]map[string]map[string]V, k1, k2 string) map[string]V {
+	inner := nested1(m, k1)
+	if inner[k2] == nil {
+		inner[k2] = map[string]V{}
+	}
+	return inner[k2]
+}
+
+func (s *snapshot) readTSDB(r promv1.TSDBResult) {
+	s.headSeries = float64(r.HeadStats.NumSeries)
+	for _, st := range r.SeriesCountByMetricName {
+		if strings.HasPrefix(st.Name, "istio_") {
+			s.istioSeries += float64(st.Value)
+		}
+	}
+}

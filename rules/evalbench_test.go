@@ -1,0 +1,660 @@
+package rules
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/routebundle/routebundle/inventory"
+	"github.com/routebundle/routebundle/policy"
+	"github.com/routebundle/routebundle/series"
+)
+
+// TestBenchRules is `make bench-rules`: one evaluation cycle of bundlegen's
+// rule groups and of Sloth's rules for the same routes and objective, on a
+// TSDB with 30 days of history, each measured as CPU time in the same run.
+// It also times the dashboard's request-rate and p99 panels over 6h from
+// the recorded series and from the raw ones. Not a test: skipped unless
+// SLOTH_BIN is set.
+//
+// Environment: SLOTH_BIN (the sloth binary), BENCH_RULES_ROUTES (routes,
+// default 1000), BENCH_RULES_CYCLES (cycles measured, default 5),
+// BENCH_RULES_CACHE (a directory that keeps the generated TSDB between runs;
+// default a temporary one).
+func TestBenchRules(t *testing.T) {
+	sloth := os.Getenv("SLOTH_BIN")
+	if sloth == "" {
+		t.Skip("SLOTH_BIN is not set; `make bench-rules` sets it")
+	}
+	n := envInt(t, "BENCH_RULES_ROUTES", 1000)
+	cycles := envInt(t, "BENCH_RULES_CYCLES", 5)
+	mesh := benchMesh{routes: n}
+
+	bundle, diags := Build(mesh.inventory(), DefaultOptions())
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	// The same routes with only what Sloth records: no latency, and of the
+	// alerts only the burn rates.
+	sloOnly := mesh.inventory()
+	for i := range sloOnly.RouteSets {
+		sloOnly.RouteSets[i].Metrics = []inventory.Metric{inventory.RequestCount}
+	}
+	sloOpts := DefaultOptions()
+	sloOpts.Defaults.Alerts = policy.Alerts{BurnRatePage: true, BurnRateTicket: true}
+	sloBundle, diags := Build(sloOnly, sloOpts)
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	ruleDir := t.TempDir()
+	ours := writeRuleFiles(t, filepath.Join(ruleDir, "bundlegen"), bundle.Files)
+	oursSLO := writeRuleFiles(t, filepath.Join(ruleDir, "bundlegen-slo"), sloBundle.Files)
+	theirs, slothSLIs := runSloth(t, sloth, filepath.Join(ruleDir, "sloth"), mesh)
+
+	start := time.Now()
+	db := openBenchTSDB(t, cmp.Or(os.Getenv("BENCH_RULES_CACHE"), t.TempDir()), mesh, slothSLIs, cycles)
+	t.Logf("TSDB ready in %s", time.Since(start).Round(time.Second))
+
+	engine := promql.NewEngine(promql.EngineOpts{
+		Logger: promslog.NewNopLogger(), MaxSamples: 100_000_000, Timeout: time.Hour,
+		LookbackDelta: 5 * time.Minute,
+	})
+	env := &cycleEnv{t: t, db: db, engine: engine}
+	bg := env.load(ours)
+	sl := env.load(theirs)
+	fast, period := splitGroups(bg, "-"+groupPeriod)
+	// It writes the same series as the full bundle, with the same values.
+	sloFast, _ := splitGroups(env.load(oursSLO), "-"+groupPeriod)
+
+	var bgCPU, periodCPU, slCPU, sloCPU []time.Duration
+	perWindow := map[string]time.Duration{}
+	for k := 1; k <= cycles; k++ {
+		ts := benchHistoryEnd.Add(time.Duration(k) * time.Minute)
+		bgCPU = append(bgCPU, env.cycle(fast, ts, perWindow))
+		periodCPU = append(periodCPU, env.cycle(period, ts, perWindow))
+		slCPU = append(slCPU, env.cycle(sl, ts, nil))
+		sloCPU = append(sloCPU, env.cycle(sloFast, ts, nil))
+	}
+	env.checkRuleErrors(bg, sl)
+
+	ourCycle, ourPeriod, theirCycle := median(bgCPU), median(periodCPU), median(slCPU)
+	every := float64(DefaultPeriodInterval) / float64(time.Minute)
+	amortized := ourCycle + time.Duration(float64(ourPeriod)/every)
+	t.Logf("scale: %d routes in %d route sets, %d series, 30 days of history, rules every 1m",
+		n, mesh.sets(), env.seriesCount())
+	t.Logf("bundlegen: %d groups, %d recording + %d alerting rules; sloth: %d groups, %d recording + %d alerting rules",
+		len(bg), countOf(bg, false), countOf(bg, true), len(sl), countOf(sl, false), countOf(sl, true))
+	t.Logf("CPU per evaluation cycle (median of %d):", cycles)
+	t.Logf("  sloth v0.16.0                        %10s", theirCycle.Round(time.Millisecond))
+	t.Logf("  bundlegen, every 1m groups           %10s", ourCycle.Round(time.Millisecond))
+	t.Logf("  bundlegen, 30d group (every %s)      %10s", model.Duration(DefaultPeriodInterval), ourPeriod.Round(time.Millisecond))
+	t.Logf("  bundlegen, per 1m cycle, 30d amortized %8s", amortized.Round(time.Millisecond))
+	t.Logf("  bundlegen, a cycle that runs both    %10s", (ourCycle + ourPeriod).Round(time.Millisecond))
+	t.Logf("ratio sloth/bundlegen: %.1fx per 1m cycle, %.1fx on a cycle that also runs the 30d group",
+		ratioOf(theirCycle, amortized), ratioOf(theirCycle, ourCycle+ourPeriod))
+	sloAmortized := median(sloCPU) + time.Duration(float64(ourPeriod)/every)
+	t.Logf("only the SLO rules (what Sloth records: no latency, unknown share, error-ratio or latency alerts): "+
+		"%s per 1m cycle with 30d amortized, %.1fx less than sloth", sloAmortized.Round(time.Millisecond), ratioOf(theirCycle, sloAmortized))
+	t.Logf("30d share of bundlegen's cycle: %.1f%% amortized, %.1f%% on a cycle that runs it",
+		100*float64(ourPeriod)/every/float64(amortized), 100*float64(ourPeriod)/float64(ourCycle+ourPeriod))
+	logShares(t, perWindow)
+	env.dashboards(mesh)
+}
+
+// benchHistoryEnd is where the synthetic history ends and the measured
+// cycles begin: 30 days after the epoch.
+var benchHistoryEnd = time.Unix(0, 0).UTC().Add(30 * day)
+
+func envInt(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v <= 0 {
+		t.Fatalf("%s=%q: want a positive number", name, s)
+	}
+	return v
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ratioOf(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// benchMesh is the benchmark's traffic: route sets of 10 routes, one per
+// namespace, each route served by one workload and reported by the
+// destination sidecar and by the client's (which the rules leave out), with
+// three response codes and a duration histogram of 8 buckets: 6 request and
+// 48 bucket series per route.
+type benchMesh struct{ routes int }
+
+const benchRoutesPerSet = 10
+
+var (
+	benchCodes     = []string{"200", "404", "503"}
+	benchCodeShare = []float64{0.97, 0.02, 0.01}
+	benchReporters = []string{"destination", "source"}
+	benchLEs       = []string{"5", "10", "25", "50", "100", "250", "1000", "+Inf"}
+	benchLEShare   = []float64{0.05, 0.2, 0.45, 0.7, 0.9, 0.97, 0.995, 1}
+)
+
+func (m benchMesh) sets() int { return (m.routes + benchRoutesPerSet - 1) / benchRoutesPerSet }
+
+func (m benchMesh) inventory() *inventory.Inventory {
+	sets := manySets(m.sets(), benchRoutesPerSet)
+	// The last set may have fewer routes.
+	if extra := m.sets()*benchRoutesPerSet - m.routes; extra > 0 {
+		last := &sets[len(sets)-1]
+		last.Routes = last.Routes[:benchRoutesPerSet-extra]
+	}
+	return &inventory.Inventory{RouteSets: sets}
+}
+
+// route is one route of the mesh with its request rate (requests/s).
+type benchRoute struct {
+	ns, value string
+	rate      float64
+}
+
+func (m benchMesh) each() []benchRoute {
+	var out []benchRoute
+	for _, rs := range m.inventory().RouteSets {
+		for i, r := range rs.Routes {
+			out = append(out, benchRoute{ns: rs.Namespace, value: r.Value, rate: float64(i%5 + 1)})
+		}
+	}
+	return out
+}
+
+const benchWorkload = "api"
+
+// cycleEnv evaluates rule groups on the benchmark's TSDB.
+type cycleEnv struct {
+	t      *testing.T
+	db     *tsdb.DB
+	engine *promql.Engine
+}
+
+// load reads rule files with Prometheus' rule manager, groups in file order.
+func (e *cycleEnv) load(paths []string) []*rules.Group {
+	e.t.Helper()
+	m := rules.NewManager(&rules.ManagerOptions{
+		QueryFunc:    rules.EngineQueryFunc(e.engine, e.db),
+		AppendableV2: e.db,
+		Queryable:    e.db,
+		Context:      context.Background(),
+		NotifyFunc:   func(context.Context, string, ...*rules.Alert) {},
+		Logger:       promslog.NewNopLogger(),
+	})
+	loaded, errs := m.LoadGroups(time.Minute, labels.EmptyLabels(), "", nil, false, paths...)
+	if len(errs) > 0 {
+		e.t.Fatalf("Prometheus rejects the rule files: %v", errs)
+	}
+	// LoadGroups returns a map: keep the order of the files.
+	var out []*rules.Group
+	for _, p := range paths {
+		for _, g := range parseRuleFile(e.t, p).Groups {
+			out = append(out, loaded[rules.GroupKey(p, g.Name)])
+		}
+	}
+	return out
+}
+
+func parseRuleFile(t testing.TB, path string) *rulefmt.RuleGroups {
+	t.Helper()
+	groups, errs := rulefmt.ParseFile(path, false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger())
+	if len(errs) > 0 {
+		t.Fatalf("%s: %v", path, errs)
+	}
+	return groups
+}
+
+func splitGroups(groups []*rules.Group, suffix string) (others, matching []*rules.Group) {
+	for _, g := range groups {
+		if strings.HasSuffix(g.Name(), suffix) {
+			matching = append(matching, g)
+		} else {
+			others = append(others, g)
+		}
+	}
+	return others, matching
+}
+
+// cycle evaluates groups at ts and returns the CPU time it took. With
+// perWindow, it adds each recording rule's evaluation time under the
+// window its series name ends in.
+func (e *cycleEnv) cycle(groups []*rules.Group, ts time.Time, perWindow map[string]time.Duration) time.Duration {
+	runtime.GC()
+	start := cpuTime()
+	for _, g := range groups {
+		g.Eval(context.Background(), ts)
+	}
+	spent := cpuTime() - start
+	if perWindow != nil {
+		for _, g := range groups {
+			for _, r := range g.Rules() {
+				perWindow[ruleWindow(r)] += r.GetEvaluationDuration()
+			}
+		}
+	}
+	return spent
+}
+
+// ruleWindow names what a rule serves: the window of a recorded rate, or
+// "alerts".
+func ruleWindow(r rules.Rule) string {
+	rr, ok := r.(*rules.RecordingRule)
+	if !ok {
+		return "alerts"
+	}
+	name := rr.Name()
+	for _, w := range append([]series.Window{shortWindow}, derivedWindows()...) {
+		if strings.HasSuffix(name, "rate"+string(w)) {
+			return string(w)
+		}
+	}
+	return "5m (latency, unknown share)"
+}
+
+func logShares(t *testing.T, perWindow map[string]time.Duration) {
+	var total time.Duration
+	keys := make([]string, 0, len(perWindow))
+	for k, d := range perWindow {
+		total += d
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return perWindow[keys[i]] > perWindow[keys[j]] })
+	t.Log("share of bundlegen's rule evaluation time by window (every group evaluated every cycle):")
+	for _, k := range keys {
+		t.Logf("  %-28s %5.1f%%", k, 100*float64(perWindow[k])/float64(total))
+	}
+}
+
+func (e *cycleEnv) checkRuleErrors(groupSets ...[]*rules.Group) {
+	for _, groups := range groupSets {
+		for _, g := range groups {
+			for _, r := range g.Rules() {
+				if err := r.LastError(); err != nil {
+					e.t.Errorf("rule %s of group %s failed: %v", r.Name(), g.Name(), err)
+				}
+			}
+		}
+	}
+}
+
+func countOf(groups []*rules.Group, alerting bool) int {
+	n := 0
+	for _, g := range groups {
+		for _, r := range g.Rules() {
+			if _, ok := r.(*rules.AlertingRule); ok == alerting {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (e *cycleEnv) seriesCount() uint64 {
+	n := e.db.Head().NumSeries()
+	for _, b := range e.db.Blocks() {
+		n = max(n, b.Meta().Stats.NumSeries)
+	}
+	return n
+}
+
+// dashboards times the request-rate and p99 panels of one route set's
+// dashboard over 6h, from the recorded series (the panels' queries) and
+// from the raw series (what they would have to ask without the rules).
+func (e *cycleEnv) dashboards(m benchMesh) {
+	rs := m.inventory().RouteSets[0]
+	u := &unit{namespace: rs.Namespace, tag: rs.Tag}
+	by := u.by()
+	raw := func(metric string) parser.Expr { return u.rawRate(metric, shortWindow) }
+	queries := []struct{ panel, recorded, raw string }{
+		{
+			"request rate by route",
+			sumBy(u.recorded(series.RequestsRate5m), by...).String(),
+			raw(series.IstioRequestsTotal).String(),
+		},
+		{
+			"p99 latency by route",
+			call("histogram_quantile", number(0.99), sumBy(u.recorded(series.DurationBucketRate5m), append(by, series.LabelLE)...)).String(),
+			call("histogram_quantile", number(0.99), sumBy(rangeCall("rate", u.raw(series.IstioRequestDurationBucket), duration(shortWindow)), append(by, series.LabelLE)...)).String(),
+		},
+	}
+	end := benchHistoryEnd
+	e.t.Logf("dashboard panels of one route set (%d routes), 6h at a 30s step, CPU per query (median of 5):", len(rs.Routes))
+	for _, q := range queries {
+		rec, rawT := e.rangeCPU(q.recorded, end), e.rangeCPU(q.raw, end)
+		e.t.Logf("  %-24s recorded %8s   raw %8s   (%.1fx)", q.panel, rec.Round(10*time.Microsecond), rawT.Round(10*time.Microsecond), ratioOf(rawT, rec))
+	}
+}
+
+func (e *cycleEnv) rangeCPU(expr string, end time.Time) time.Duration {
+	var ds []time.Duration
+	for range 5 {
+		runtime.GC()
+		start := cpuTime()
+		q, err := e.engine.NewRangeQuery(context.Background(), e.db, nil, expr, end.Add(-6*time.Hour), end, 30*time.Second)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		res := q.Exec(context.Background())
+		if res.Err != nil {
+			e.t.Fatalf("%s: %v", expr, res.Err)
+		}
+		if m, _ := res.Matrix(); len(m) == 0 {
+			e.t.Fatalf("%s: no result", expr)
+		}
+		q.Close()
+		ds = append(ds, cpuTime()-start)
+	}
+	return median(ds)
+}
+
+// runSloth writes one Sloth spec per route set (an availability SLO per
+// route, the same objective and server-side selector as bundlegen's rules),
+// runs `sloth generate` and returns the rule files and the labels of the
+// 5m SLI series their 30d rule averages.
+func runSloth(t *testing.T, bin, dir string, m benchMesh) ([]string, []labels.Labels) {
+	t.Helper()
+	specs, out := filepath.Join(dir, "specs"), filepath.Join(dir, "rules")
+	for _, d := range []string{specs, out} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byNS := map[string][]benchRoute{}
+	for _, r := range m.each() {
+		byNS[r.ns] = append(byNS[r.ns], r)
+	}
+	for ns, routes := range byNS {
+		if err := os.WriteFile(filepath.Join(specs, ns+".yaml"), []byte(slothSpec(ns, routes)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "generate", "--no-log", "-i", specs, "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sloth generate: %v\n%s", err, b)
+	}
+	paths, err := filepath.Glob(filepath.Join(out, "*.yaml"))
+	if err != nil || len(paths) != len(byNS) {
+		t.Fatalf("sloth wrote %d rule files for %d specs (%v)", len(paths), len(byNS), err)
+	}
+	slices.Sort(paths)
+	var slis []labels.Labels
+	for _, path := range paths {
+		for _, g := range parseRuleFile(t, path).Groups {
+			for _, r := range g.Rules {
+				if r.Record == "slo:sli_error:ratio_rate5m" {
+					r.Labels[labels.MetricName] = r.Record
+					slis = append(slis, labels.FromMap(r.Labels))
+				}
+			}
+		}
+	}
+	if len(slis) != m.routes {
+		t.Fatalf("sloth recorded %d 5m SLIs for %d routes", len(slis), m.routes)
+	}
+	return paths, slis
+}
+
+func slothSpec(ns string, routes []benchRoute) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: prometheus/v1\nservice: %s\nslos:\n", ns)
+	sel := func(r benchRoute, extra string) string {
+		return fmt.Sprintf(`sum(rate(%s{%s=~%q,%s=%q,%s=%q,route_name=%q%s}[{{.window}}]))`,
+			series.IstioRequestsTotal, series.LabelReporter, series.ServerReporters,
+			series.LabelWorkloadNamespace, ns, series.LabelWorkload, benchWorkload, r.value, extra)
+	}
+	for i, r := range routes {
+		fmt.Fprintf(&b, "  - name: route-%d\n    objective: 99.9\n    sli:\n      events:\n", i)
+		fmt.Fprintf(&b, "        error_query: %s\n", strconv.Quote(sel(r, `,response_code=~"5.."`)))
+		fmt.Fprintf(&b, "        total_query: %s\n", strconv.Quote(sel(r, "")))
+		fmt.Fprintf(&b, "    alerting:\n      name: RouteErrorBudgetBurn\n      page_alert: {labels: {severity: critical}}\n      ticket_alert: {labels: {severity: warning}}\n")
+	}
+	return b.String()
+}
+
+// noise is a deterministic pseudo-random number in [0, 1) for a series and
+// a minute, so that the generated TSDB is the same in every run and its
+// values compress as real ones do rather than as constants.
+func noise(seriesID, minute int) float64 {
+	x := uint64(seriesID)*0x9E3779B97F4A7C15 ^ uint64(minute)*0xC2B2AE3D27D4EB4F
+	x ^= x >> 31
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	return float64(x>>11) / (1 << 53)
+}
+
+// diurnal is the day's traffic curve, 0.6 to 1.4.
+func diurnal(minute int) float64 {
+	return 1 + 0.4*math.Sin(2*math.Pi*float64(minute)/(24*60))
+}
+
+// benchSeries is one series of the synthetic TSDB: its labels, and the
+// value at a minute given the value a minute before.
+type benchSeries struct {
+	lset labels.Labels
+	// from, to bound the minutes the series has samples for.
+	from, to int
+	next     func(minute int, prev float64) float64
+}
+
+// benchSeriesOf lists every series of the TSDB: the raw Istio counters, and
+// the recorded series a Prometheus running the rules would hold, each for
+// as far back as a rule or panel reads it.
+func benchSeriesOf(m benchMesh, slis []labels.Labels, endMinute int) []benchSeries {
+	var out []benchSeries
+	history := minutes(30 * day)
+	bucketsFrom := history - minutes(4*day)
+	lb := labels.NewScratchBuilder(10)
+	mk := func(name string, kv ...string) labels.Labels { return makeLabels(&lb, name, kv) }
+	id := 0
+	for ri, r := range m.each() {
+		for _, reporter := range benchReporters {
+			for ci, code := range benchCodes {
+				base := []string{series.LabelReporter, reporter, series.LabelWorkloadNamespace, r.ns,
+					series.LabelWorkload, benchWorkload, "route_name", r.value, series.LabelResponseCode, code}
+				perMinute := r.rate * 60 * benchCodeShare[ci]
+				sid := id
+				id++
+				requests := func(minute int) float64 {
+					return math.Round(perMinute * diurnal(minute) * (0.8 + 0.4*noise(sid, minute)))
+				}
+				out = append(out, benchSeries{
+					lset: mk(series.IstioRequestsTotal, base...), from: 0, to: endMinute,
+					next: func(minute int, prev float64) float64 { return prev + requests(minute) },
+				})
+				// The buckets are 8 of every 9 series but only the 5m rules and
+				// the raw p99 panel read them: they start 4 days back (past
+				// Sloth's longest raw window), to keep generating the TSDB to
+				// minutes.
+				for li, le := range benchLEs {
+					share := benchLEShare[li]
+					out = append(out, benchSeries{
+						lset: mk(series.IstioRequestDurationBucket, append(base, series.LabelLE, le)...), from: bucketsFrom, to: endMinute,
+						next: func(minute int, prev float64) float64 { return prev + math.Floor(requests(minute)*share) },
+					})
+				}
+			}
+		}
+		// Recorded series, as the rules would have written them every
+		// minute: the chained windows for as long as the chains read
+		// back, the 5m series for the 6h of the dashboard panels.
+		route := []string{series.LabelWorkloadNamespace, r.ns, series.LabelWorkload, benchWorkload,
+			"route_name", r.value, series.LabelRouteTag, "route_name"}
+		rate := func(minute int, scale float64) float64 {
+			return r.rate * scale * diurnal(minute) * (0.95 + 0.1*noise(ri+1<<20, minute))
+		}
+		back := map[series.Window]time.Duration{
+			series.Window1h: 2 * time.Hour, series.Window2h: 5 * time.Hour, series.Window6h: day,
+			series.Window1d: 3 * day, series.Window3d: 30 * day, shortWindow: 7 * time.Hour,
+		}
+		for w, d := range back {
+			from := history - minutes(d)
+			out = append(out,
+				benchSeries{lset: mk(series.RequestsRate(w), route...), from: from, to: history,
+					next: func(minute int, _ float64) float64 { return rate(minute, 1) }},
+				benchSeries{lset: mk(series.ErrorsRate(w), route...), from: from, to: history,
+					next: func(minute int, _ float64) float64 { return rate(minute, 0.01) }})
+		}
+		for li, le := range benchLEs {
+			share := benchLEShare[li]
+			out = append(out, benchSeries{lset: mk(series.DurationBucketRate5m, append(route, series.LabelLE, le)...),
+				from: history - minutes(7*time.Hour), to: history,
+				next: func(minute int, _ float64) float64 { return rate(minute, share) }})
+		}
+	}
+	// Sloth's 5m SLI, which its 30d rule averages.
+	for i, l := range slis {
+		out = append(out, benchSeries{lset: l, from: 0, to: history,
+			next: func(minute int, _ float64) float64 { return 0.01 * (0.5 + noise(i+1<<24, minute)) }})
+	}
+	return out
+}
+
+const benchBlock = 3 * day
+
+// openBenchTSDB opens the benchmark's TSDB in cache, generating it first
+// unless an earlier run left it there: 30 days of history in blocks of 3
+// days (the largest Prometheus makes with 30 days of retention), the last
+// two hours and the minutes the cycles read in the head, as in a running
+// Prometheus. The head is not kept (no WAL): each run appends it anew from
+// the counters' values where the blocks end, which the cache also keeps.
+func openBenchTSDB(t *testing.T, cache string, m benchMesh, slis []labels.Labels, cycles int) *tsdb.DB {
+	t.Helper()
+	endMinute := minutes(30*day) + cycles + 1
+	headFrom := minutes(30*day - 2*time.Hour)
+	dir := filepath.Join(cache, fmt.Sprintf("routes-%d-v2", m.routes))
+	gen := &benchGen{all: benchSeriesOf(m, slis, endMinute)}
+	state := filepath.Join(dir, "head-state.json")
+	if data, err := os.ReadFile(state); err == nil && json.Unmarshal(data, &gen.values) == nil && len(gen.values) == len(gen.all) {
+		t.Logf("reusing the TSDB in %s", dir)
+	} else {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		gen.values = make([]float64, len(gen.all))
+		writeBenchBlocks(t, dir, gen, headFrom)
+		data, err := json.Marshal(gen.values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(state, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := tsdb.DefaultOptions()
+	opts.WALSegmentSize = -1
+	opts.RetentionDuration = 0
+	opts.EnableExemplarStorage = false
+	db, err := tsdb.Open(dir, promslog.NewNopLogger(), nil, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.DisableCompactions()
+	t.Cleanup(func() { db.Close() })
+	gen.run(t, db, headFrom, endMinute)
+	return db
+}
+
+// writeBenchBlocks writes the minutes before headFrom as blocks.
+func writeBenchBlocks(t *testing.T, dir string, gen *benchGen, headFrom int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	block := minutes(benchBlock)
+	for from := 0; from < headFrom; from += block {
+		start := time.Now()
+		w, err := tsdb.NewBlockWriter(promslog.NewNopLogger(), dir, benchBlock.Milliseconds())
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen.run(t, w, from, min(from+block, headFrom))
+		if _, err := w.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("block %d/%d written in %s", from/block+1, (headFrom+block-1)/block, time.Since(start).Round(time.Second))
+	}
+}
+
+// benchGen appends the samples of the synthetic series minute by minute,
+// carrying each series' last value from one call to the next.
+type benchGen struct {
+	all    []benchSeries
+	values []float64
+}
+
+// run appends minutes [from, to) of every series on all cores, each core a
+// share of the series, committing every minute.
+func (g *benchGen) run(t *testing.T, app storage.Appendable, from, to int) {
+	t.Helper()
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for wk := range workers {
+		wg.Go(func() { errs[wk] = g.shard(app, wk, workers, from, to) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (g *benchGen) shard(app storage.Appendable, shard, workers, from, to int) error {
+	refs := make([]storage.SeriesRef, len(g.all))
+	for minute := from; minute < to; minute++ {
+		a := app.Appender(context.Background())
+		ts := int64(minute) * time.Minute.Milliseconds()
+		for i := shard; i < len(g.all); i += workers {
+			s := &g.all[i]
+			if minute < s.from || minute > s.to {
+				continue
+			}
+			g.values[i] = s.next(minute, g.values[i])
+			ref, err := a.Append(refs[i], s.lset, ts, g.values[i])
+			if err != nil {
+				return fmt.Errorf("%s at minute %d: %w", s.lset, minute, err)
+			}
+			refs[i] = ref
+		}
+		if err := a.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
