@@ -224,3 +224,30 @@ spec:
 		t.Errorf("unknown service: %+v", x.RouteSets)
 	}
 }
+
+// TestExplainRouteNamesWithoutRoutes: a tag reading route names where no
+// route object applies reads istiod's default route.
+func TestExplainRouteNamesWithoutRoutes(t *testing.T) {
+	input := `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: shop}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: route-names, namespace: shop}
+spec:
+  metrics:
+  - providers: [{name: prometheus}]
+    overrides:
+    - tagOverrides: {route_name: {value: xds.route_name}}
+`
+	code, stdout, stderr := runCLI(t, input, "explain", "-", "--namespace", "shop", "GET", "/")
+	if code != ExitOK || !strings.Contains(stdout, `value:   "default"`) || !strings.Contains(stdout, "no route object applies where Telemetry/shop/route-names applies") {
+		t.Errorf("exit %d, stderr %q:\n%s", code, stderr, stdout)
+	}
+}
