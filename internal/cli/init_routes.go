@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/scaffold"
 )
 
@@ -42,15 +44,19 @@ func initFromRoutes(env *Env, f *initFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
+	// What makes the input unreadable is said here, by file, object and
+	// field, whether or not a Telemetry reaches the object yet; the
+	// Telemetry covers the objects that could be read.
+	bad := inputErrors(inv)
+	if err := bad.WriteText(env.Stderr); err != nil {
+		return fmt.Errorf("writing diagnostics: %w", err)
+	}
 	side, _ := scaffold.ParseSide(f.side)
 	opts := scaffold.RouteNamesOptions{Side: side, Name: f.opts.Name, Namespace: f.opts.Namespace,
 		Selector: f.opts.Selector, Waypoint: f.opts.Waypoint, Tag: f.opts.Tag, Source: describePaths(paths)}
 	out, err := scaffold.FromRoutes(inv, opts)
 	if err != nil {
 		return usageError(fmt.Errorf("init: %w", err))
-	}
-	if n := countErrors(inv.Diagnostics); n > 0 {
-		fmt.Fprintf(env.Stderr, "bundlegen: note: the route objects have %d error diagnostic(s); `bundlegen lint` lists them\n", n)
 	}
 	for _, n := range out.Notes {
 		fmt.Fprintf(env.Stderr, "bundlegen: note: %s\n", n)
@@ -62,7 +68,25 @@ func initFromRoutes(env *Env, f *initFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	return writeOutput(env, f.output, data)
+	if err := writeOutput(env, f.output, data); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return findings()
+	}
+	return nil
+}
+
+// inputErrors are the error diagnostics of the input and of its route
+// objects, each once.
+func inputErrors(inv *inventory.Inventory) diag.List {
+	var out diag.List
+	for _, d := range diag.Merge(inv.Diagnostics, inv.Routes.Diagnostics) {
+		if d.Severity == diag.Error {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func describePaths(paths []string) string {
