@@ -201,6 +201,13 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 	if err != nil {
 		return true, err
 	}
+	if readsRouteNames(inv) {
+		// Route names span namespaces (see routesChanged): which routes a
+		// Telemetry reads, and which route objects no Telemetry reaches,
+		// is a mesh-wide pass's to say.
+		c.enqueue(fullKey, 0)
+		return true, nil
+	}
 	c.publish(func(prev *inventory.Inventory) *inventory.Inventory { return mergeNamespace(prev, inv, ns) })
 	if p == nil {
 		c.findings.replace(ns, diagFindings(diags))
@@ -229,6 +236,12 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 		c.state.setDone(ns, start)
 	}
 	return true, err
+}
+
+// readsRouteNames reports whether a namespace's inventory has a tag
+// reading xds.route_name or route objects.
+func readsRouteNames(inv *inventory.Inventory) bool {
+	return inv.Routes.NamesRead || inv.Routes.Index != nil && len(inv.Routes.Index.Objects()) > 0
 }
 
 // cached reports whether the cache holds routebundle's object k.
