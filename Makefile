@@ -16,7 +16,7 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./manifest:FuzzPeekKind ./inventory:FuzzBuild ./inventory:FuzzRouteObjects \
 	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./attrgen:FuzzConditions ./attrgen:FuzzRegexProgramSize \
-	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
+	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList ./scaffold:FuzzFromRoutes \
 	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML ./bundle:FuzzParseConfig \
 	./exporter:FuzzCollect
 
