@@ -1,7 +1,6 @@
 package controller_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -279,14 +277,10 @@ func startController(t *testing.T, srv *k8stest.Server) *controller.Controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("controller logs:\n%s", logs.String())
-		}
-	})
+	// The controller's logs go to the test's output (shown when it fails);
+	// the manager stops before the test ends.
 	c, err := controller.New(mgr, controller.Options{
-		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:   slog.New(slog.NewJSONHandler(t.Output(), nil)),
 		Coalesce: 20 * time.Millisecond, MeshDelay: 100 * time.Millisecond,
 		CRDRetry: 50 * time.Millisecond, CRDRetryMax: 200 * time.Millisecond,
 	})
@@ -303,24 +297,6 @@ func startController(t *testing.T, srv *k8stest.Server) *controller.Controller {
 		}
 	})
 	return c
-}
-
-// syncBuffer collects the controller's logs from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitFor polls check until it returns nil, failing t after a minute.

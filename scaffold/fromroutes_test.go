@@ -17,20 +17,11 @@ import (
 // to the module root.
 func routeInventory(t *testing.T, files ...string) *inventory.Inventory {
 	t.Helper()
-	root := testutil.ModuleRoot(t)
-	var paths []string
-	for _, f := range files {
-		paths = append(paths, filepath.Join(root, f))
-	}
-	res, err := manifest.ReadPaths(paths, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	b, err := inventory.NewDefaultBuilder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b.FromManifests(res)
+	return b.FromManifests(readFiles(t, files))
 }
 
 // Route objects init --from-routes is tried on: the httproute example's
@@ -150,6 +141,12 @@ func TestFromRoutesReadBack(t *testing.T) {
 
 func objectsOf(t *testing.T, files []string) []manifest.Object {
 	t.Helper()
+	return readFiles(t, files).Objects
+}
+
+// readFiles reads manifests from files relative to the module root.
+func readFiles(t *testing.T, files []string) *manifest.Result {
+	t.Helper()
 	root := testutil.ModuleRoot(t)
 	var paths []string
 	for _, f := range files {
@@ -159,7 +156,7 @@ func objectsOf(t *testing.T, files []string) []manifest.Object {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.Objects
+	return res
 }
 
 func countCode(inv *inventory.Inventory, code string) int {
