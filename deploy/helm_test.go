@@ -13,6 +13,7 @@ package deploy
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/routebundle/routebundle/bundle"
 	"github.com/routebundle/routebundle/internal/k8stest"
+	"github.com/routebundle/routebundle/internal/service"
 	"github.com/routebundle/routebundle/internal/testutil"
 )
 
@@ -296,6 +298,22 @@ func TestChartDeploymentHardened(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChartArgsParse: the Deployment's arguments are flags routebundle
+// has, with values it takes (a --help after them stops it from starting).
+func TestChartArgsParse(t *testing.T) {
+	for _, tc := range chartCases {
+		dep := find(t, mustRender(t, tc.values).objects, "Deployment", "")
+		c := nested[[]any](t, dep.Object, "spec", "template", "spec", "containers")[0].(map[string]any)
+		var args []string
+		for _, a := range nested[[]any](t, c, "args") {
+			args = append(args, a.(string))
+		}
+		if err := service.Run(t.Context(), append(args, "--help"), io.Discard, io.Discard); err != nil {
+			t.Errorf("%s: routebundle %s: %v", tc.name, strings.Join(args, " "), err)
+		}
 	}
 }
 

@@ -101,6 +101,10 @@ release: {{ . | quote }}
 - apiGroups: [networking.istio.io]
   resources: [virtualservices]
   verbs: [list, watch]
+# Services as metadata: their labels say which routes reach which workload.
+- apiGroups: [""]
+  resources: [services]
+  verbs: [list, watch]
 {{- if not .Values.exporterOnly }}
 # The bundle: server-side applied (patch; create when the object is new),
 # pruned (delete), watched as metadata, read live before it is taken back
