@@ -49,12 +49,18 @@ func TestAPIServer(t *testing.T) {
 			}
 		}
 	})
-	t.Run("least privilege", func(t *testing.T) { testLeastPrivilege(t, srv) })
+	t.Run("least privilege", func(t *testing.T) { testLeastPrivilege(t, srv, leastPrivilegeValues) })
 }
 
-// leastPrivilegeValues are the chart's values for the least-privilege run:
-// debug logs say when a pass has run, also one that changed nothing.
-const leastPrivilegeValues = `logLevel: debug`
+// TestNamespaceScoped is the least-privilege run in namespace-scoped mode,
+// on a server of its own (its ClusterRole has the same name).
+func TestNamespaceScoped(t *testing.T) {
+	srv := k8stest.StartWith(t, k8stest.Options{AuditReads: true})
+	testLeastPrivilege(t, srv, leastPrivilegeValues+"\nwatchNamespaces: [shop]")
+}
+
+// leastPrivilegeValues are the chart's values for the least-privilege run.
+const leastPrivilegeValues = `logLevel: info`
 
 // testLeastPrivilege installs the chart's objects, then runs routebundle
 // with the Deployment's own arguments as the chart's ServiceAccount, bound
@@ -66,13 +72,14 @@ const leastPrivilegeValues = `logLevel: debug`
 // every verb on every resource the RBAC grants was used: taking any of
 // them away refuses a request routebundle makes. Finally the same identity
 // is refused writes outside its rules.
-func testLeastPrivilege(t *testing.T, srv *k8stest.Server) {
+func testLeastPrivilege(t *testing.T, srv *k8stest.Server, values string) {
 	ctx := t.Context()
 	admin := newClient(t, srv.Config)
-	r := mustRender(t, leastPrivilegeValues)
+	r := mustRender(t, values)
+	scoped := len(kindsOf(r.objects, "Role")) > 1
 	apply(t, admin, namespaceObject(releaseNamespace))
-	apply(t, admin, r.objects...)
 	apply(t, admin, readObjects(t, "testdata/mesh.yaml")...)
+	apply(t, admin, r.objects...)
 
 	sa := find(t, r.objects, "ServiceAccount", "")
 	saCfg, err := srv.AddServiceAccount(releaseNamespace, sa.GetName())
@@ -80,9 +87,10 @@ func testLeastPrivilege(t *testing.T, srv *k8stest.Server) {
 		t.Fatal(err)
 	}
 	user := "system:serviceaccount:" + releaseNamespace + ":" + sa.GetName()
-	args, probes := serviceArgs(t, r, saCfg)
+	args, probes, metrics := serviceArgs(t, r, saCfg)
 	begin := time.Now()
 	rb := run(t, args)
+	rb.metrics = metrics
 
 	t.Run("does its job", func(t *testing.T) {
 		eventually(t, "ready", func() error { return rb.ready(probes) })
@@ -161,9 +169,9 @@ func testLeastPrivilege(t *testing.T, srv *k8stest.Server) {
 		t.Logf("used by routebundle: %s", strings.Join(list, ", "))
 	})
 	// After the audit log is read: these refusals are the test's.
-	t.Run("refused outside its rules", func(t *testing.T) { testRefused(t, newClient(t, saCfg)) })
+	t.Run("refused outside its rules", func(t *testing.T) { testRefused(t, newClient(t, saCfg), scoped) })
 	if t.Failed() {
-		t.Logf("routebundle's logs (Info and above):\n%s", notDebug(rb.logs.String()))
+		t.Logf("routebundle's logs:\n%s", rb.logs.String())
 	}
 }
 
@@ -200,15 +208,22 @@ func testEventRepeated(t *testing.T, admin client.Client, rb *running) {
 	if err := unstructured.SetNestedStringMap(tel.Object, map[string]string{"app": "search"}, "spec", "selector", "matchLabels"); err != nil {
 		t.Fatal(err)
 	}
-	// A pass has seen a change once a pass more than before it has been
-	// logged.
-	passes := rb.passes()
-	apply(t, admin, tel)
-	eventually(t, "a pass after the Telemetry is added", func() error {
-		if rb.passes() <= passes {
-			return errors.New("not yet")
+	// The exporter's routebundle_diagnostics says when the finding is gone.
+	finding := []string{`code="RB005"`, `name="broken-routes"`}
+	eventually(t, "the finding exported", func() error {
+		ok, err := rb.exports("routebundle_diagnostics", finding...)
+		if err == nil && !ok {
+			err = errors.New("not yet")
 		}
-		return nil
+		return err
+	})
+	apply(t, admin, tel)
+	eventually(t, "the finding gone once a Telemetry reads the attribute", func() error {
+		ok, err := rb.exports("routebundle_diagnostics", finding...)
+		if err == nil && ok {
+			err = errors.New("still exported")
+		}
+		return err
 	})
 	if err := admin.Delete(ctx, tel); err != nil {
 		t.Fatal(err)
@@ -248,8 +263,18 @@ func testManualEditReverted(t *testing.T, admin client.Client) {
 
 // testRefused tries, as routebundle, writes and reads its rules do not
 // allow: each must be refused by the API server.
-func testRefused(t *testing.T, c client.Client) {
+func testRefused(t *testing.T, c client.Client, scoped bool) {
 	ctx := t.Context()
+	if scoped {
+		// Namespace-scoped: no writes outside the target namespaces.
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "routebundle-x", Namespace: "default"}}
+		if err := c.Create(ctx, cm); !apierrors.IsForbidden(err) {
+			t.Errorf("create a ConfigMap in default: %v, want Forbidden", err)
+		}
+		if err := c.List(ctx, &corev1.ConfigMapList{}, client.InNamespace("default")); err != nil {
+			t.Errorf("list ConfigMaps (metadata of routebundle's are watched everywhere): %v", err)
+		}
+	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "stolen", Namespace: releaseNamespace}}
 	plugin := &unstructured.Unstructured{}
 	plugin.SetGroupVersionKind(schema.GroupVersionKind{Group: "extensions.istio.io", Version: "v1alpha1", Kind: "WasmPlugin"})
@@ -398,7 +423,7 @@ func unused(granted, used map[permission]bool) []string {
 // serviceArgs are the Deployment's container arguments, pointed at the
 // test's API server, a copy of the chart's ConfigMap and loopback
 // listeners. It returns the probe address.
-func serviceArgs(t *testing.T, r rendering, cfg *rest.Config) ([]string, string) {
+func serviceArgs(t *testing.T, r rendering, cfg *rest.Config) (args []string, probes, metrics string) {
 	dep := find(t, r.objects, "Deployment", "")
 	c := nested[[]any](t, dep.Object, "spec", "template", "spec", "containers")[0].(map[string]any)
 	cm := find(t, r.objects, "ConfigMap", "")
@@ -407,17 +432,17 @@ func serviceArgs(t *testing.T, r rendering, cfg *rest.Config) ([]string, string)
 	if err := os.WriteFile(configPath, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	probes := freeAddr(t)
+	probes, metrics = freeAddr(t), freeAddr(t)
 	replace := map[string]string{
 		"--config":                    configPath,
-		"--metrics-bind-address":      freeAddr(t),
+		"--metrics-bind-address":      metrics,
 		"--health-probe-bind-address": probes,
 		// Nothing listens there: the exporter's queries fail, on loopback.
 		"--prometheus-url": "http://" + freeAddr(t),
 	}
 	// In a pod the Lease's namespace is the pod's own, read from its
 	// service account mount; here it must be given.
-	args := []string{"--kubeconfig=" + k8stest.WriteKubeconfig(t, cfg), "--leader-election-namespace=" + releaseNamespace}
+	args = []string{"--kubeconfig=" + k8stest.WriteKubeconfig(t, cfg), "--leader-election-namespace=" + releaseNamespace}
 	for _, a := range nested[[]any](t, c, "args") {
 		arg := a.(string)
 		name, _, _ := strings.Cut(arg, "=")
@@ -430,7 +455,7 @@ func serviceArgs(t *testing.T, r rendering, cfg *rest.Config) ([]string, string)
 	if len(replace) > 0 {
 		t.Fatalf("the Deployment does not pass %v", replace)
 	}
-	return args, probes
+	return args, probes, metrics
 }
 
 // freeAddr is a loopback address with a port free right now.
@@ -445,7 +470,9 @@ func freeAddr(t *testing.T) string {
 
 // running is routebundle's service.Run in the test process.
 type running struct {
-	logs   *syncBuffer
+	// metrics is the address of /metrics.
+	metrics string
+	logs    *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -473,8 +500,32 @@ func (rb *running) stop() error {
 	return rb.err
 }
 
-// passes counts the passes the service has logged.
-func (rb *running) passes() int { return strings.Count(rb.logs.String(), `"msg":"pass"`) }
+// exports reports whether /metrics has a series with all the labels given
+// (name="value").
+func (rb *running) exports(metric string, labels ...string) (bool, error) {
+	resp, err := http.Get("http://" + rb.metrics + "/metrics")
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, metric+"{") {
+			continue
+		}
+		all := true
+		for _, l := range labels {
+			all = all && strings.Contains(line, l)
+		}
+		if all {
+			return true, nil
+		}
+	}
+	return false, nil
+}
 
 func (rb *running) ready(addr string) error {
 	select {
@@ -493,11 +544,6 @@ func (rb *running) ready(addr string) error {
 		return fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
 	}
 	return nil
-}
-
-func notDebug(logs string) string {
-	lines := strings.Split(logs, "\n")
-	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return strings.Contains(l, `"level":"DEBUG"`) }), "\n")
 }
 
 // syncBuffer collects the service's logs from many goroutines.

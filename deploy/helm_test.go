@@ -318,8 +318,9 @@ func TestChartArgsParse(t *testing.T) {
 }
 
 // TestChartRBACModes checks where the rules land: one ClusterRole with
-// every rule by default; with watchNamespaces, a ClusterRole reading only
-// Namespaces and a Role in each namespace routebundle reads or writes.
+// every rule by default; with watchNamespaces, a ClusterRole that writes
+// nothing, Roles reading the sources in the watched and root namespaces,
+// and Roles writing the bundle where it goes.
 func TestChartRBACModes(t *testing.T) {
 	def := mustRender(t, "")
 	if n := len(kindsOf(def.objects, "Role")); n != 1 {
@@ -327,24 +328,44 @@ func TestChartRBACModes(t *testing.T) {
 	}
 	ns := mustRender(t, "watchNamespaces: [shop, payments]\ntargetNamespaces: {rules: alerts}")
 	cr := find(t, ns.objects, "ClusterRole", "")
-	if got := resourcesOf(cr); !slices.Equal(got, []string{"namespaces"}) {
-		t.Errorf("namespace-scoped ClusterRole grants %v, want only namespaces", got)
-	}
-	var where []string
-	for _, r := range kindsOf(ns.objects, "Role") {
-		if !strings.HasSuffix(r.GetName(), "-leader-election") {
-			where = append(where, r.GetNamespace())
-			if got, want := resourcesOf(r), resourcesOf(find(t, def.objects, "ClusterRole", "")); !slices.Equal(got, slices.DeleteFunc(want, func(s string) bool { return s == "namespaces" })) {
-				t.Errorf("Role in %s grants %v, want %v", r.GetNamespace(), got, want)
+	rules, _, _ := unstructured.NestedSlice(cr.Object, "rules")
+	for _, r := range rules {
+		verbs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "verbs")
+		for _, v := range verbs {
+			if v != "list" && v != "watch" {
+				t.Errorf("namespace-scoped ClusterRole grants %s: %v", v, r)
 			}
 		}
 	}
-	sort.Strings(where)
-	if want := []string{"alerts", "istio-system", "monitoring", "payments", "shop"}; !slices.Equal(where, want) {
-		t.Errorf("Roles in %v, want %v", where, want)
+	where := map[string][]string{}
+	for _, r := range kindsOf(ns.objects, "Role") {
+		where[r.GetName()] = append(where[r.GetName()], r.GetNamespace())
 	}
-	if n := len(kindsOf(ns.objects, "RoleBinding")); n != len(where)+1 {
-		t.Errorf("%d RoleBindings for %d Roles", n, len(where)+1)
+	for name, want := range map[string][]string{
+		"routebundle-sources":         {"istio-system", "payments", "shop"},
+		"routebundle-outputs":         {"alerts", "monitoring"},
+		"routebundle-leader-election": {releaseNamespace},
+	} {
+		got := where[name]
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("Role %s in %v, want %v", name, got, want)
+		}
+	}
+	if n, m := len(kindsOf(ns.objects, "RoleBinding")), len(kindsOf(ns.objects, "Role")); n != m {
+		t.Errorf("%d RoleBindings for %d Roles", n, m)
+	}
+	// Together the Roles and the ClusterRole grant what the one ClusterRole
+	// of the default grants.
+	var all []string
+	for _, o := range append(kindsOf(ns.objects, "Role"), cr) {
+		if !strings.HasSuffix(o.GetName(), "-leader-election") {
+			all = append(all, resourcesOf(o)...)
+		}
+	}
+	sort.Strings(all)
+	if got, want := slices.Compact(all), resourcesOf(find(t, def.objects, "ClusterRole", "")); !slices.Equal(got, want) {
+		t.Errorf("namespace-scoped resources %v, default %v", got, want)
 	}
 }
 

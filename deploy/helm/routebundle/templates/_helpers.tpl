@@ -76,19 +76,39 @@ release: {{ . | quote }}
 {{- toYaml (merge (deepCopy $v.config) $derived) -}}
 {{- end -}}
 
-{{/* The namespaces of namespace-scoped mode: the watched ones, Istio's root
-     namespace and the target namespaces, each once. */}}
-{{- define "routebundle.scopedNamespaces" -}}
-{{- $ns := concat .Values.watchNamespaces (list .Values.istio.rootNamespace .Values.targetNamespaces.monitors (include "routebundle.dashboardsNamespace" .)) -}}
-{{- with .Values.targetNamespaces.rules }}{{ $ns = append $ns . }}{{ end -}}
+{{/* The namespaces of namespace-scoped mode whose sources routebundle
+     reads (and whose objects get its Events): the watched ones and Istio's
+     root namespace. */}}
+{{- define "routebundle.sourceNamespaces" -}}
+{{- toJson (append .Values.watchNamespaces .Values.istio.rootNamespace | uniq | sortAlpha) -}}
+{{- end -}}
+
+{{/* The namespaces routebundle writes its objects to: the rules' (each
+     route set's own when unset), the monitors' and the dashboards'. */}}
+{{- define "routebundle.outputNamespaces" -}}
+{{- $ns := list .Values.targetNamespaces.monitors (include "routebundle.dashboardsNamespace" .) -}}
+{{- if .Values.targetNamespaces.rules -}}
+{{- $ns = append $ns .Values.targetNamespaces.rules -}}
+{{- else -}}
+{{- $ns = concat $ns (include "routebundle.sourceNamespaces" . | fromJsonArray) -}}
+{{- end -}}
 {{- toJson (uniq $ns | sortAlpha) -}}
 {{- end -}}
 
-{{/* The rules on namespaced resources: what routebundle reads (list and
-     watch: it reads through informers only) and what it writes. Each is
-     needed; deploy/rbac_test.go proves it in a real API server. */}}
-{{- define "routebundle.namespacedRules" -}}
-# The sources: Istio's classification, and what decides where it applies.
+{{/* RBAC rules. Each is needed: deploy/apiserver_test.go runs routebundle
+     under them in a real API server and finds every verb used. */}}
+
+{{/* Namespaces are cluster-scoped: read in either mode (labels say which
+     namespaces are ambient or served by a waypoint). */}}
+{{- define "routebundle.namespaceRules" -}}
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [list, watch]
+{{- end -}}
+
+{{/* The sources, read through informers only (list and watch). */}}
+{{- define "routebundle.sourceRules" -}}
+# Istio's classification, and what decides where it applies.
 - apiGroups: [extensions.istio.io]
   resources: [wasmplugins]
   verbs: [list, watch]
@@ -105,31 +125,34 @@ release: {{ . | quote }}
 - apiGroups: [""]
   resources: [services]
   verbs: [list, watch]
-{{- if not .Values.exporterOnly }}
-# The bundle: server-side applied (patch; create when the object is new),
-# pruned (delete), watched as metadata, read live before it is taken back
-# from someone else's edit (get).
+{{- end -}}
+
+{{/* The bundle, with the verbs given: server-side applied (patch; create
+     when the object is new), pruned (delete), watched as metadata (list,
+     watch), read live before it is taken back from someone else's edit
+     (get). */}}
+{{- define "routebundle.outputRules" -}}
+# The bundle: {{ join ", " . }}.
 - apiGroups: [monitoring.coreos.com]
   resources: [prometheusrules, podmonitors, servicemonitors]
-  verbs: [get, list, watch, create, patch, delete]
+  verbs: [{{ join ", " . }}]
 - apiGroups: [""]
   resources: [configmaps]
-  verbs: [get, list, watch, create, patch, delete]
-# Diagnostics as Events on the WasmPlugins and Telemetries; the Events sent
-# before a restart are listed so that they are not sent twice.
+  verbs: [{{ join ", " . }}]
+{{- end -}}
+
+{{/* Findings as Events on the WasmPlugins, Telemetries and route objects
+     (patch: a finding seen again). */}}
+{{- define "routebundle.eventRules" -}}
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+{{- end -}}
+
+{{/* The Events sent before a restart are listed, in every namespace, so
+     that they are not sent twice. */}}
+{{- define "routebundle.eventListRules" -}}
 - apiGroups: [""]
   resources: [events]
   verbs: [list]
-{{- end }}
-{{- end -}}
-
-{{/* Namespaces are cluster-scoped: read in either mode (labels say which
-     namespaces are ambient or served by a waypoint). */}}
-{{- define "routebundle.clusterRules" -}}
-- apiGroups: [""]
-  resources: [namespaces]
-  verbs: [list, watch]
 {{- end -}}
