@@ -473,10 +473,10 @@ type running struct {
 	// metrics is the address of /metrics.
 	metrics string
 	logs    *syncBuffer
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
-	err    error
+	cancel  context.CancelFunc
+	done    chan error
+	once    sync.Once
+	err     error
 }
 
 func run(t *testing.T, args []string) *running {
