@@ -171,7 +171,8 @@ func testLeastPrivilege(t *testing.T, srv *k8stest.Server, values string) {
 	// After the audit log is read: these refusals are the test's.
 	t.Run("refused outside its rules", func(t *testing.T) { testRefused(t, newClient(t, saCfg), scoped) })
 	if t.Failed() {
-		t.Logf("routebundle's logs:\n%s", rb.logs.String())
+		logs, _ := os.ReadFile(rb.logs.Name())
+		t.Logf("routebundle's logs:\n%s", logs)
 	}
 }
 
@@ -472,16 +473,22 @@ func freeAddr(t *testing.T) string {
 type running struct {
 	// metrics is the address of /metrics.
 	metrics string
-	logs    *syncBuffer
-	cancel  context.CancelFunc
-	done    chan error
-	once    sync.Once
-	err     error
+	// logs is the file the service's logs go to: plain writes of whole
+	// records, safe from any goroutine, also after the test ends.
+	logs   *os.File
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
 }
 
 func run(t *testing.T, args []string) *running {
+	logs, err := os.Create(filepath.Join(t.TempDir(), "routebundle.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rb := &running{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	rb := &running{logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { rb.done <- service.Run(ctx, args, io.Discard, rb.logs) }()
 	t.Cleanup(func() { _ = rb.stop() })
 	return rb
@@ -544,24 +551,6 @@ func (rb *running) ready(addr string) error {
 		return fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
 	}
 	return nil
-}
-
-// syncBuffer collects the service's logs from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 const waitTimeout = 90 * time.Second
