@@ -123,7 +123,13 @@ func (w *world) advance(until time.Duration) {
 // query evaluates expr at the current time.
 func (w *world) query(expr string) promql.Vector {
 	w.t.Helper()
-	q, err := w.engine.NewInstantQuery(context.Background(), w.storage, nil, expr, w.now)
+	return w.queryAt(expr, w.now)
+}
+
+// queryAt evaluates expr at time at.
+func (w *world) queryAt(expr string, at time.Time) promql.Vector {
+	w.t.Helper()
+	q, err := w.engine.NewInstantQuery(context.Background(), w.storage, nil, expr, at)
 	if err != nil {
 		w.t.Fatalf("query %s: %v", expr, err)
 	}

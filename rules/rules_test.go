@@ -244,6 +244,8 @@ func TestOptions(t *testing.T) {
 		{"template url", func(o *Options) { o.GrafanaURL = "https://g/{{ .x }}" }, "grafanaURL"},
 		{"defaults", func(o *Options) { o.Defaults.ErrorRatio = 2 }, "defaults"},
 		{"severity", func(o *Options) { o.Severities.Page = "" }, "severities.page"},
+		{"long interval", func(o *Options) { o.LongInterval = lookback }, "longInterval"},
+		{"period interval", func(o *Options) { o.PeriodInterval = 0 }, "periodInterval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := DefaultOptions()
@@ -277,7 +279,10 @@ func TestObjectsAndErrorSelector(t *testing.T) {
 		}
 		for _, g := range pr.Spec.Groups {
 			want := "30s"
-			if strings.HasSuffix(g.Name, "-"+groupPeriod) {
+			switch {
+			case strings.HasSuffix(g.Name, "-"+groupLong):
+				want = DefaultLongInterval.String()
+			case strings.HasSuffix(g.Name, "-"+groupPeriod):
 				want = DefaultPeriodInterval.String()
 			}
 			if g.Interval == nil || string(*g.Interval) != want {

@@ -37,8 +37,11 @@ import (
 //   - Ratios are never averaged, which would weigh a quiet hour like a busy
 //     one (Sloth's 30d ratio averages its 5m ratios): each window's ratio
 //     divides its own error and request rates.
-//   - 30d serves the error budget, not an alert, and is evaluated in a group
-//     of its own at a slower interval (Options.PeriodInterval).
+//   - Windows of 2h and longer are evaluated in groups of their own at a
+//     slower interval (Options.LongInterval, Options.PeriodInterval; 2m by
+//     default): 2m is under 2% of the shortest of them, and the alerts that
+//     read them pair each with a shorter window evaluated every cycle. 30d
+//     serves the error budget, not an alert.
 //   - A block is found by Prometheus' lookback of 5m: an outage of the
 //     rule evaluation longer than that leaves its blocks out of the windows
 //     that read them, until they have passed.
@@ -48,19 +51,21 @@ type sloWindow struct {
 	w series.Window
 	// from is the recorded window it is chained from; "" reads the raw series.
 	from series.Window
+	// group is the suffix of the rule group that records it.
+	group string
 }
 
 // sloWindows are the windows recorded for routes with an objective, in
 // evaluation order: each after the one it is chained from.
 func sloWindows() []sloWindow {
 	return []sloWindow{
-		{w: series.Window30m},
-		{w: series.Window1h},
-		{w: series.Window2h},
-		{w: series.Window6h},
-		{w: series.Window1d, from: series.Window6h},
-		{w: series.Window3d, from: series.Window1d},
-		{w: series.Window30d, from: series.Window3d},
+		{w: series.Window30m, group: groupSLO},
+		{w: series.Window1h, group: groupSLO},
+		{w: series.Window2h, group: groupLong},
+		{w: series.Window6h, group: groupLong},
+		{w: series.Window1d, from: series.Window6h, group: groupLong},
+		{w: series.Window3d, from: series.Window1d, group: groupLong},
+		{w: series.Window30d, from: series.Window3d, group: groupPeriod},
 	}
 }
 
@@ -84,22 +89,15 @@ func (sw sloWindow) blocks() int {
 // blockLabel keeps the blocks of a chained window apart until they are summed.
 const blockLabel = "routebundle_block"
 
-// sloRules record the windows the burn-rate alerts read (30m to 3d); they
-// run at the interval of the 5m rules.
-func sloRules(u *unit, c *compiled) []rulefmt.Rule {
+// sloRules record the windows of the group with the given suffix.
+func sloRules(u *unit, c *compiled, group string) []rulefmt.Rule {
 	var out []rulefmt.Rule
 	for _, sw := range sloWindows() {
-		if sw.w != series.Window30d {
+		if sw.group == group {
 			out = append(out, u.windowRules(sw, c)...)
 		}
 	}
 	return out
-}
-
-// periodRules record the 30d window of the error budget, from the 3d one.
-func periodRules(u *unit, c *compiled) []rulefmt.Rule {
-	sws := sloWindows()
-	return u.windowRules(sws[len(sws)-1], c)
 }
 
 // windowRules are the request rate, error rate and error ratio over one window.
