@@ -59,10 +59,12 @@ func optionalAttribute(attr string) string {
 // attribute (key empty).
 type access struct {
 	path, key string
+	// keyed: the access is a map lookup; key may be "" (request.headers['']).
+	keyed bool
 }
 
 func (a access) fallible() Fallible {
-	if a.key == "" {
+	if !a.keyed {
 		return Fallible{Access: a.path, Guard: "has(" + a.path + ")", When: optionalAttribute(a.path)}
 	}
 	return Fallible{
@@ -74,6 +76,9 @@ func (a access) fallible() Fallible {
 
 // keyWhen says when key k of map attribute m is absent.
 func keyWhen(m, k string) string {
+	if k == "" {
+		k = `""`
+	}
 	switch m {
 	case "request.headers":
 		return "a request without header " + k
@@ -265,7 +270,7 @@ func presenceTest(e celast.Expr) (access, bool) {
 			return access{}, false
 		}
 		if keyedMap(base) {
-			return access{path: base, key: sel.FieldName()}, true
+			return access{path: base, key: sel.FieldName(), keyed: true}, true
 		}
 		return access{path: base + "." + sel.FieldName()}, true
 	case celast.CallKind:
@@ -276,7 +281,7 @@ func presenceTest(e celast.Expr) (access, bool) {
 		key, isString := literalString(c.Args()[0])
 		base, ok := selectPath(c.Args()[1])
 		if isString && ok && keyedMap(base) {
-			return access{path: base, key: key}, true
+			return access{path: base, key: key, keyed: true}, true
 		}
 	}
 	return access{}, false
@@ -292,7 +297,7 @@ func accessOf(e celast.Expr) (access, bool) {
 		return access{path: path}, true
 	}
 	if i := strings.LastIndexByte(path, '.'); i > 0 && keyedMap(path[:i]) {
-		return access{path: path[:i], key: path[i+1:]}, true
+		return access{path: path[:i], key: path[i+1:], keyed: true}, true
 	}
 	return access{}, false
 }
@@ -302,7 +307,7 @@ func indexAccess(m, k celast.Expr) (access, bool) {
 	base, ok := selectPath(m)
 	key, isString := literalString(k)
 	if ok && isString && keyedMap(base) {
-		return access{path: base, key: key}, true
+		return access{path: base, key: key, keyed: true}, true
 	}
 	return access{}, false
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	celast "github.com/google/cel-go/common/ast"
+
+	"github.com/routebundle/routebundle/internal/suggest"
 )
 
 // explainUndeclared rewrites the checker's "undeclared reference to
@@ -60,32 +62,11 @@ func closestAttribute(name string) string {
 		if !strings.HasPrefix(a.name, root) {
 			continue
 		}
-		if d := editDistance(name, a.name); d < bestDist {
+		if d := suggest.Distance(name, a.name, bestDist); d < bestDist {
 			best, bestDist = a.name, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // unknownAttribute reports the first selection of an attribute group that

@@ -23,6 +23,8 @@ type Bundle struct {
 	Dashboards []dashboards.Dashboard
 	Monitors   monitors.Set
 	config     Config
+	// inv names the sources of each object (see Objects).
+	inv *inventory.Inventory
 }
 
 // Build generates the bundle. Route sets the generators cannot serve are
@@ -46,7 +48,7 @@ func Build(inv *inventory.Inventory, cfg Config) (*Bundle, diag.List, error) {
 	wg.Go(func() { rb, ruleDiags = rules.Build(inv, cfg.Rules) })
 	dbs, dashDiags = dashboards.Build(inv, cfg.Dashboards)
 	wg.Wait()
-	return &Bundle{Rules: rb, Dashboards: dbs, Monitors: mons, config: cfg}, diag.Merge(ruleDiags, dashDiags), nil
+	return &Bundle{Rules: rb, Dashboards: dbs, Monitors: mons, config: cfg, inv: inv}, diag.Merge(ruleDiags, dashDiags), nil
 }
 
 // ambient reports whether any namespace of the inventory is in ambient mode:

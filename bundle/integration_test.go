@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/routebundle/routebundle/bundle"
-	"github.com/routebundle/routebundle/dashboards"
 	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/internal/k8stest"
 	"github.com/routebundle/routebundle/internal/testutil"
@@ -178,8 +177,8 @@ func TestPlainRuleFilesPassPromtool(t *testing.T) {
 }
 
 // TestRenderedObjectsReadBackUnchanged decodes every rendered file the way
-// kubectl does and compares it with the typed object it came from: route
-// values must survive the YAML layer byte for byte.
+// kubectl does and compares it with the object Objects yields (what the
+// service applies): route values must survive the YAML layer byte for byte.
 func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 	for name, inv := range inventories(t) {
 		t.Run(name, func(t *testing.T) {
@@ -189,16 +188,12 @@ func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]any{}
-			add := func(kind, name string, obj any) { want[kind+"/"+name] = normalize(t, obj) }
-			for _, o := range b.Rules.PrometheusRules {
-				add(o.Kind, o.Name, o)
-			}
-			cms, err := dashboards.ConfigMaps(b.Dashboards, cfg.Dashboards)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range cms {
-				add(cms[i].Kind, cms[i].Name, &cms[i])
+			for _, o := range b.Objects() {
+				obj, err := o.Complete()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[obj.GetObjectKind().GroupVersionKind().Kind+"/"+obj.GetName()] = normalize(t, obj)
 			}
 			files, err := b.Files(bundle.FormatOperator)
 			if err != nil {
@@ -212,7 +207,8 @@ func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 					}
 					w, ok := want[u.GetKind()+"/"+u.GetName()]
 					if !ok {
-						continue // monitors hold no route values
+						t.Errorf("%s: %s/%s is not one of the bundle's objects", f.Path, u.GetKind(), u.GetName())
+						continue
 					}
 					compared++
 					if !reflect.DeepEqual(normalize(t, u.Object), w) {
@@ -220,7 +216,7 @@ func TestRenderedObjectsReadBackUnchanged(t *testing.T) {
 					}
 				}
 			}
-			// Every PrometheusRule and ConfigMap must have been read back.
+			// Every object must have been read back.
 			if compared != len(want) {
 				t.Errorf("compared %d rendered objects, want %d", compared, len(want))
 			}

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/routebundle/routebundle/dashboards"
 	"github.com/routebundle/routebundle/internal/parallel"
@@ -17,10 +16,7 @@ import (
 
 // object is a Kubernetes object as the generators return them, with its
 // apiVersion and kind set.
-type object interface {
-	metav1.Object
-	runtime.Object
-}
+type object = KubeObject
 
 // scratch is what a rendering goroutine reuses from one file to the next:
 // the file buffer and the dashboard encoder's. A thousand dashboards
@@ -48,14 +44,13 @@ func objectFile(s *scratch, obj object) (File, error) {
 	return File{Path: objectPath(obj), Data: b.Bytes()}, nil
 }
 
-// dashboardFile renders a dashboard as a ConfigMap for Grafana's sidecar.
-func dashboardFile(s *scratch, d dashboards.Dashboard, o dashboards.ConfigMapOptions) (File, error) {
-	cm := dashboards.ConfigMapMeta(d, o)
-	out, err := dashboardConfigMapYAML(s.enc, s.out[:0], &cm, d)
+// dashboardFile renders a dashboard into its ConfigMap cm for Grafana's sidecar.
+func dashboardFile(s *scratch, d dashboards.Dashboard, cm *corev1.ConfigMap) (File, error) {
+	out, err := dashboardConfigMapYAML(s.enc, s.out[:0], cm, d)
 	if err != nil {
-		return File{}, renderError(&cm, err)
+		return File{}, renderError(cm, err)
 	}
-	return File{Path: objectPath(&cm), Data: out}, nil
+	return File{Path: objectPath(cm), Data: out}, nil
 }
 
 func renderError(obj object, err error) error {
@@ -105,18 +100,15 @@ func objectJob(obj object) job {
 	return func(s *scratch) (File, error) { return objectFile(s, obj) }
 }
 
+// operatorFiles renders the bundle's Objects, one file each.
 func (b *Bundle) operatorFiles(emit func(File) error) error {
-	var jobs []job
-	for _, pr := range b.Rules.PrometheusRules {
-		jobs = append(jobs, objectJob(pr))
-	}
-	for _, m := range b.Monitors.Objects() {
-		jobs = append(jobs, objectJob(m))
-	}
-	for _, d := range b.Dashboards {
-		jobs = append(jobs, func(s *scratch) (File, error) {
-			return dashboardFile(s, d, b.config.Dashboards.ConfigMap)
-		})
+	objs := b.Objects()
+	jobs := make([]job, len(objs))
+	for i, o := range objs {
+		jobs[i] = objectJob(o.Object)
+		if cm, ok := o.Object.(*corev1.ConfigMap); ok && o.Dashboard != nil {
+			jobs[i] = func(s *scratch) (File, error) { return dashboardFile(s, *o.Dashboard, cm) }
+		}
 	}
 	return renderAll(jobs, emit)
 }

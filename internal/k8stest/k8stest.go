@@ -54,11 +54,32 @@ const startTimeout = 3 * time.Minute
 type Server struct {
 	// Config reaches the server as a cluster admin.
 	Config *rest.Config
+
+	env      *envtest.Environment
+	crdPaths []string
+	// auditLog is the path of the audit log, "" without one.
+	auditLog string
+}
+
+// Options change what Start sets up.
+type Options struct {
+	// SkipCRDs starts the server without any CRD; InstallCRDs adds them.
+	SkipCRDs bool
+	// AuditLog makes the server log every write request (create, update,
+	// patch, delete) to a file that Writes reads: what a client wrote,
+	// counted by the server rather than by the client.
+	AuditLog bool
 }
 
 // Start starts etcd and kube-apiserver on 127.0.0.1, installs the CRDs and
 // stops everything when t's test ends. It fails t if anything is missing.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	apiServer := testutil.Binary(t, "kube-apiserver")
 	etcd := testutil.Binary(t, "etcd")
@@ -66,18 +87,26 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := &Server{crdPaths: paths}
 	existing := false
 	env := &envtest.Environment{
 		ControlPlane: envtest.ControlPlane{
-			APIServer: &envtest.APIServer{Path: apiServer},
+			// A certificate directory of its own survives RestartAPIServer,
+			// so that clients keep trusting the restarted server.
+			APIServer: &envtest.APIServer{Path: apiServer, CertDir: t.TempDir()},
 			Etcd:      &envtest.Etcd{Path: etcd},
 		},
-		CRDInstallOptions:     envtest.CRDInstallOptions{Paths: paths, MaxTime: startTimeout},
 		ErrorIfCRDPathMissing: true,
 		// Never talk to whatever cluster USE_EXISTING_CLUSTER points at.
 		UseExistingCluster:       &existing,
 		ControlPlaneStartTimeout: startTimeout,
 		ControlPlaneStopTimeout:  time.Minute,
+	}
+	if !o.SkipCRDs {
+		env.CRDInstallOptions = envtest.CRDInstallOptions{Paths: paths, MaxTime: startTimeout}
+	}
+	if o.AuditLog {
+		srv.auditLog = configureAudit(t, env.ControlPlane.APIServer)
 	}
 	// envtest logs through controller-runtime's process-wide logger and
 	// prints a stack trace when none is set; its progress lines are noise here.
@@ -96,7 +125,39 @@ func Start(t testing.TB) *Server {
 		}
 	})
 	t.Logf("kube-apiserver at %s with %d CRDs started in %s", cfg.Host, len(env.CRDs), took.Round(time.Millisecond))
-	return &Server{Config: cfg}
+	srv.Config, srv.env = cfg, env
+	return srv
+}
+
+// InstallCRDs installs the CRDs into a server started without them and
+// waits until they are served.
+func (s *Server) InstallCRDs() error {
+	_, err := envtest.InstallCRDs(s.Config, envtest.CRDInstallOptions{Paths: s.crdPaths, MaxTime: startTimeout})
+	return err
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same
+// address with the same certificates; etcd, and so every object, stays.
+// Clients see connection errors while it is down.
+func (s *Server) RestartAPIServer() error {
+	api := s.env.ControlPlane.APIServer
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("stop kube-apiserver: %w", err)
+	}
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("start kube-apiserver again: %w", err)
+	}
+	return nil
+}
+
+// AddUser returns a config that reaches the server as a cluster admin
+// named name: requests made with it carry that name in the audit log.
+func (s *Server) AddUser(name string) (*rest.Config, error) {
+	u, err := s.env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("add user %s: %w", name, err)
+	}
+	return u.Config(), nil
 }
 
 // CRDPaths returns the CRD files and directories in the module cache,

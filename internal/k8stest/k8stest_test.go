@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/internal/k8stest"
@@ -21,7 +25,7 @@ import (
 // costs seconds, so every check runs as a subtest against the same one.
 func TestAPIServer(t *testing.T) {
 	begin := time.Now()
-	srv := k8stest.Start(t)
+	srv := k8stest.StartWith(t, k8stest.Options{AuditLog: true})
 	t.Cleanup(func() { t.Logf("API server tests took %s", time.Since(begin).Round(time.Millisecond)) })
 
 	t.Run("listens on loopback", func(t *testing.T) {
@@ -55,6 +59,7 @@ func TestAPIServer(t *testing.T) {
 			t.Errorf("invalid label on an existing namespace: %v, want Invalid", err)
 		}
 	})
+	t.Run("audit log and users", func(t *testing.T) { testAudit(t, srv) })
 	t.Run("missing TypeMeta", func(t *testing.T) {
 		u := &unstructured.Unstructured{}
 		u.SetName("x")
@@ -195,4 +200,45 @@ func readManifests(t *testing.T, fsys fs.FS) []*unstructured.Unstructured {
 		objs = append(objs, decoded...)
 	}
 	return objs
+}
+
+// testAudit writes as a user of its own, through a kubeconfig file, and
+// finds the write in the audit log under that user's name.
+func testAudit(t *testing.T, srv *k8stest.Server) {
+	begin := time.Now()
+	cfg, err := srv.AddUser("auditee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := clientcmd.BuildConfigFromFlags("", k8stest.WriteKubeconfig(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(fromFile, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "audited"}}
+	if err := c.Create(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.List(t.Context(), &corev1.NamespaceList{}); err != nil {
+		t.Fatal(err)
+	}
+	writes, err := srv.Writes(begin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []string
+	for _, w := range writes {
+		if w.User == "auditee" {
+			mine = append(mine, w.String())
+		}
+	}
+	if len(mine) != 1 || mine[0] != "create namespaces /audited by auditee (201)" {
+		t.Errorf("writes of auditee: %q, want only the namespace's creation (reads are not audited)", mine)
+	}
+	if w, err := srv.Writes(time.Now().Add(time.Hour)); err != nil || len(w) != 0 {
+		t.Errorf("writes in the future: %v %v", w, err)
+	}
 }

@@ -12,7 +12,7 @@ func Closest(name string, candidates []string) string {
 	best, ties := "", 0
 	bestDist := 2
 	for _, c := range candidates {
-		d := distance(strings.ToLower(name), strings.ToLower(c))
+		d := Distance(strings.ToLower(name), strings.ToLower(c), 2)
 		if d == 0 && c != name {
 			return c
 		}
@@ -29,12 +29,13 @@ func Closest(name string, candidates []string) string {
 	return best
 }
 
-// distance is the optimal string alignment distance between a and b
-// (Levenshtein plus adjacent transpositions), in bytes; it stops early once
-// the rows exceed 2, since only distances up to 1 matter here.
-func distance(a, b string) int {
-	if d := len(a) - len(b); d > 1 || d < -1 {
-		return 2
+// Distance is the optimal string alignment distance between a and b
+// (Levenshtein plus adjacent transpositions), in bytes, or limit when it is
+// limit or more: callers only tell near names from far ones, so it stops
+// as soon as every alignment costs at least limit.
+func Distance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
 	}
 	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
@@ -56,10 +57,10 @@ func distance(a, b string) int {
 			}
 			rowMin = min(rowMin, cur[j])
 		}
-		if rowMin > 1 {
-			return 2
+		if rowMin >= limit {
+			return limit
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return prev[len(b)]
+	return min(prev[len(b)], limit)
 }

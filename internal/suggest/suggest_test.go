@@ -32,14 +32,16 @@ func TestClosest(t *testing.T) {
 
 func TestDistance(t *testing.T) {
 	for _, tc := range []struct {
-		a, b string
-		want int
+		a, b        string
+		limit, want int
 	}{
-		{"", "", 0}, {"a", "", 1}, {"abc", "abc", 0}, {"abc", "acb", 1}, {"abc", "abd", 1},
-		{"abc", "ab", 1}, {"abc", "a", 2}, {"abcd", "badc", 2},
+		{"", "", 2, 0}, {"a", "", 2, 1}, {"abc", "abc", 2, 0}, {"abc", "acb", 2, 1}, {"abc", "abd", 2, 1},
+		{"abc", "ab", 2, 1}, {"abc", "a", 2, 2}, {"abcd", "badc", 2, 2}, {"abcd", "badc", 4, 2},
+		{"kitten", "sitting", 4, 3}, {"kitten", "sitting", 3, 3}, {"kitten", "sitting", 2, 2},
+		{"request.methd", "request.method", 4, 1}, {"abcdef", "a", 4, 4},
 	} {
-		if got := distance(tc.a, tc.b); got != tc.want {
-			t.Errorf("distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		if got := Distance(tc.a, tc.b, tc.limit); got != tc.want {
+			t.Errorf("Distance(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
 		}
 	}
 }
