@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/policy"
 	"github.com/routebundle/routebundle/series"
@@ -397,11 +398,13 @@ func ruleWindow(r rules.Rule) string {
 	}
 	name := rr.Name()
 	for _, w := range append([]series.Window{shortWindow}, derivedWindows()...) {
-		if strings.HasSuffix(name, "rate"+string(w)) {
-			return string(w)
+		for _, n := range []string{series.RequestsRate(w), series.ErrorsRate(w), series.ErrorRatio(w)} {
+			if name == n || name == series.Blocks(n) {
+				return string(w)
+			}
 		}
 	}
-	return "5m (latency, unknown share)"
+	return "5m (latency, responses, unknown share)"
 }
 
 func logShares(t *testing.T, by string, spent map[string]time.Duration) {
@@ -466,8 +469,8 @@ func (e *cycleEnv) dashboards(m benchMesh) {
 		},
 		{
 			"p99 latency by route",
-			call("histogram_quantile", number(0.99), sumBy(u.recorded(series.DurationBucketRate5m), append(by, series.LabelLE)...)).String(),
-			call("histogram_quantile", number(0.99), sumBy(rangeCall("rate", u.raw(series.IstioRequestDurationBucket), duration(shortWindow)), append(by, series.LabelLE)...)).String(),
+			pql.Call("histogram_quantile", pql.Number(0.99), sumBy(u.recorded(series.DurationBucketRate5m), append(by, series.LabelLE)...)).String(),
+			pql.Call("histogram_quantile", pql.Number(0.99), sumBy(pql.RangeCall("rate", u.raw(series.IstioRequestDurationBucket), duration(shortWindow)), append(by, series.LabelLE)...)).String(),
 		},
 	}
 	end := benchHistoryEnd
