@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/policy"
 	"github.com/routebundle/routebundle/series"
 )
@@ -28,11 +29,11 @@ type target struct {
 // (a classification gap is the unknown-share alert's business).
 func targets(u *unit) []target {
 	overrides := u.policy.Overrides()
-	set := target{filter: []*labels.Matcher{neq(u.tag, series.UnknownRoute)}, policy: u.policy.Set}
+	set := target{filter: []*labels.Matcher{pql.Neq(u.tag, series.UnknownRoute)}, policy: u.policy.Set}
 	out := make([]target, 0, len(overrides)+1)
 	for _, v := range overrides {
-		set.filter = append(set.filter, neq(u.tag, v))
-		out = append(out, target{route: v, filter: []*labels.Matcher{eq(u.tag, v)}, policy: u.policy.Routes[v]})
+		set.filter = append(set.filter, pql.Neq(u.tag, v))
+		out = append(out, target{route: v, filter: []*labels.Matcher{pql.Eq(u.tag, v)}, policy: u.policy.Routes[v]})
 	}
 	return append([]target{set}, out...)
 }
@@ -122,7 +123,7 @@ func errorRatioAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 
 func latencyAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 	p := t.policy
-	p99 := u.recorded(series.DurationQuantile5m, append(t.filter, eq(series.LabelQuantile, "0.99"))...)
+	p99 := u.recorded(series.DurationQuantile5m, append(t.filter, pql.Eq(series.LabelQuantile, "0.99"))...)
 	e := and(compare(parser.GTR, p99, p.LatencyP99Ms), gate(u, t, shortWindow), u.by()...)
 	return rulefmt.Rule{
 		Alert: series.AlertRouteLatencyP99High, Expr: u.withRoutingLabels(e, t.route == "").String(), For: p.LatencyFor,
@@ -215,7 +216,7 @@ func (u *unit) routeLabels(t target, severity string) map[string]string {
 // like another routing label still yields the route.
 func (u *unit) withRoutingLabels(e parser.Expr, route bool) parser.Expr {
 	copyLabel := func(e parser.Expr, dst, src string) parser.Expr {
-		return call("label_join", e, str(dst), str(""), str(src))
+		return pql.Call("label_join", e, pql.Str(dst), pql.Str(""), pql.Str(src))
 	}
 	if route {
 		e = copyLabel(e, series.AlertLabelRoute, u.tag)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/util/teststorage"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/policy"
 	"github.com/routebundle/routebundle/series"
@@ -46,7 +47,7 @@ func rawWindow(u *unit, c *compiled, name string, w series.Window) string {
 	case series.ErrorsRate(w):
 		return rate(c.errorMatchers...).String()
 	}
-	return binary(parser.DIV, rate(c.errorMatchers...), rate()).String()
+	return pql.Binary(parser.DIV, rate(c.errorMatchers...), rate()).String()
 }
 
 // counters are Istio request counters of routes, scraped once a minute:

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -137,7 +138,7 @@ func (u *unit) windowRules(sw sloWindow, c *compiled) []rulefmt.Rule {
 		requests = u.rawRate(series.IstioRequestsTotal, sw.w)
 		// A route without errors records 0, not nothing, like the 5m rate.
 		errors = or(u.rawRate(series.IstioRequestsTotal, sw.w, c.errorMatchers...),
-			scale(0, u.recorded(series.RequestsRate(sw.w))), u.by()...)
+			pql.Scale(0, u.recorded(series.RequestsRate(sw.w))), u.by()...)
 	} else {
 		runs := sw.runs()
 		for _, r := range runs[1:] {
@@ -167,7 +168,7 @@ func fromName(name string, sw sloWindow) string {
 
 // rawRate is the per-route rate of an Istio counter over w.
 func (u *unit) rawRate(metric string, w series.Window, extra ...*labels.Matcher) parser.Expr {
-	return sumBy(rangeCall("rate", u.raw(metric, extra...), duration(w)), u.by()...)
+	return sumBy(pql.RangeCall("rate", u.raw(metric, extra...), duration(w)), u.by()...)
 }
 
 // chained is the rate name over the window sw: the mean of its blocks, the
@@ -184,7 +185,7 @@ func (u *unit) chained(name string, sw sloWindow, runs []run) parser.Expr {
 			VectorMatching: &parser.VectorMatching{Card: parser.CardManyToMany},
 		}
 	}
-	return &parser.BinaryExpr{Op: parser.DIV, LHS: sumBy(union, u.by()...), RHS: number(float64(sw.blocks()))}
+	return &parser.BinaryExpr{Op: parser.DIV, LHS: sumBy(union, u.by()...), RHS: pql.Number(float64(sw.blocks()))}
 }
 
 // blocks is the union of the blocks of run r of the recorded rate name over
@@ -201,12 +202,10 @@ func (u *unit) blocks(name string, from series.Window, r run) parser.Expr {
 	for k := r.first + 1; k < r.end; k++ {
 		// `or` is left-associative: the chain needs no parentheses.
 		union = &parser.BinaryExpr{
-			Op: parser.LOR, LHS: union, RHS: call("label_replace", at(k),
-				str(blockLabel), str(strconv.Itoa(k)), str(series.LabelRouteTag), str(".*")),
+			Op: parser.LOR, LHS: union, RHS: pql.Call("label_replace", at(k),
+				pql.Str(blockLabel), pql.Str(strconv.Itoa(k)), pql.Str(series.LabelRouteTag), pql.Str(".*")),
 			VectorMatching: &parser.VectorMatching{Card: parser.CardManyToMany},
 		}
 	}
 	return union
 }
-
-func str(s string) *parser.StringLiteral { return &parser.StringLiteral{Val: s} }
