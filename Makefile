@@ -16,7 +16,7 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./manifest:FuzzPeekKind ./inventory:FuzzBuild ./inventory:FuzzRouteObjects \
 	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./attrgen:FuzzConditions ./attrgen:FuzzRegexProgramSize \
-	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList \
+	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList ./scaffold:FuzzFromRoutes \
 	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML ./bundle:FuzzParseConfig \
 	./exporter:FuzzCollect
 
@@ -41,9 +41,11 @@ run: ## generate the bundle for the embedded podinfo example to stdout
 	@$(BIN)/bundlegen generate -o -
 
 .PHONY: examples
-examples: ## regenerate examples/_gen (both formats) from the embedded podinfo example
+examples: ## regenerate examples/_gen (both formats) from the embedded examples
 	$(GO) run ./cmd/bundlegen generate --format operator -o examples/_gen/operator
 	$(GO) run ./cmd/bundlegen generate --format files -o examples/_gen/files
+	$(GO) run ./cmd/bundlegen generate --example httproute --format operator -o examples/_gen/httproute/operator
+	$(GO) run ./cmd/bundlegen generate --example httproute --format files -o examples/_gen/httproute/files
 
 .PHONY: tools
 tools: $(TOOLS) ## build kube-apiserver, etcd, promtool and prometheus into bin/

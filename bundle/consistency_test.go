@@ -28,6 +28,7 @@ func TestBundleAgreesWithItself(t *testing.T) {
 	invs := inventories(t)
 	invs["synthetic mesh"] = synthInventory(t, synth.Mesh{Namespaces: 4, Workloads: 3, Routes: 5})
 	invs["mixed scopes"] = decodeInventory(t, "mixed.yaml", mixed)
+	invs["route names"] = decodeInventory(t, "routenames.yaml", routeNamesMesh)
 	for name, inv := range invs {
 		for _, f := range []bundle.Format{bundle.FormatOperator, bundle.FormatFiles} {
 			t.Run(name+"/"+string(f), func(t *testing.T) {

@@ -77,13 +77,18 @@ func inventories(t *testing.T) map[string]*inventory.Inventory {
 	if err != nil {
 		t.Fatal(err)
 	}
+	httproute, err := manifest.ReadFS(examples.HTTPRoute())
+	if err != nil {
+		t.Fatal(err)
+	}
 	objs, diags := manifest.Decode("hostile.yaml", []byte(hostile))
 	if len(diags) > 0 {
 		t.Fatalf("hostile input: %v", diags)
 	}
 	invs := map[string]*inventory.Inventory{
-		"podinfo": b.FromManifests(res),
-		"hostile": b.Build(objs),
+		"podinfo":   b.FromManifests(res),
+		"httproute": b.FromManifests(httproute),
+		"hostile":   b.Build(objs),
 	}
 	for name, inv := range invs {
 		if len(inv.RouteSets) == 0 || inv.Diagnostics.HasErrors() {

@@ -1,5 +1,7 @@
 // Package controller is routebundle's in-cluster service: it reads the
-// mesh's WasmPlugins, Telemetries, Gateways and Namespaces from informers
+// mesh's WasmPlugins, Telemetries, Gateways and Namespaces, and the route
+// objects (HTTPRoutes, GRPCRoutes, VirtualServices) and Services that name
+// the routes of Telemetries reading xds.route_name, from informers
 // through the same inventory builder as bundlegen reads files, builds the
 // same bundle, and keeps its objects in the cluster with server-side apply.
 //
@@ -73,6 +75,11 @@ type Options struct {
 	CRDRetry, CRDRetryMax time.Duration
 	// Recorder receives the controller's measurements (default NopRecorder).
 	Recorder Recorder
+	// Published, when set, is called with every inventory the controller
+	// publishes (see Inventory), in order, from the pass that built it: the
+	// exporter reports on the configuration as soon as it changes. It must
+	// not modify inv, and should return quickly.
+	Published func(inv *inventory.Inventory)
 	// Logger receives structured logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -145,7 +152,6 @@ type Controller struct {
 	queue   workqueue.TypedRateLimitingInterface[passKey]
 	sources bool   // informers synced
 	waiting string // why not ready, while sources is false
-	gateway bool   // the Gateway informer runs
 	// synced is set after the first complete mesh-wide pass.
 	synced atomic.Bool
 
@@ -189,7 +195,8 @@ func New(mgr manager.Manager, opts Options) (*Controller, error) {
 	}
 	c.findings = newFindings(c.log, events, &c.cache)
 	if opts.Config == nil {
-		if opts.Config, err = LoadConfigFile("", 0, c.log); err != nil {
+		// c.opts is a copy: the default config goes there.
+		if c.opts.Config, err = LoadConfigFile("", 0, c.log); err != nil {
 			return nil, err
 		}
 	} else if err := mgr.Add(opts.Config); err != nil {

@@ -195,8 +195,12 @@ func eventNote(x finding) string {
 }
 
 // eventKinds are the objects findings become Events on: the ones people
-// write the classification in.
+// write the classification in, and the route objects whose rules name the
+// routes of route names (an unnamed rule, a name two routes share).
 var eventKinds = map[string]kind{
-	wasmPluginKind.gvk.Kind: wasmPluginKind,
-	telemetryKind.gvk.Kind:  telemetryKind,
+	wasmPluginKind.gvk.Kind:     wasmPluginKind,
+	telemetryKind.gvk.Kind:      telemetryKind,
+	httpRouteKind.gvk.Kind:      httpRouteKind,
+	grpcRouteKind.gvk.Kind:      grpcRouteKind,
+	virtualServiceKind.gvk.Kind: virtualServiceKind,
 }

@@ -22,8 +22,10 @@ import (
 func (c *Controller) readSources(ctx context.Context, namespaces []string) ([]manifest.Object, error) {
 	reader := &c.cache
 	kinds := []kind{wasmPluginKind, telemetryKind}
-	if c.gatewaysWatched() {
-		kinds = append(kinds, gatewayKind)
+	for _, k := range optionalKinds {
+		if c.watching(k) {
+			kinds = append(kinds, k)
+		}
 	}
 	scopes := []client.ListOption{nil}
 	if namespaces != nil {
@@ -53,7 +55,46 @@ func (c *Controller) readSources(ctx context.Context, namespaces []string) ([]ma
 	if err != nil {
 		return nil, err
 	}
-	return append(objs, nss...), nil
+	svcs, err := c.readServices(ctx, scopes)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(objs, nss...), svcs...), nil
+}
+
+// readServices returns the Services of the scopes with their labels, all
+// the inventory reads of them (which waypoint serves them).
+func (c *Controller) readServices(ctx context.Context, scopes []client.ListOption) ([]manifest.Object, error) {
+	var out []manifest.Object
+	for _, scope := range scopes {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(serviceKind.gvk.GroupVersion().WithKind("ServiceList"))
+		var opts []client.ListOption
+		if scope != nil {
+			opts = append(opts, scope)
+		}
+		if err := c.cache.List(ctx, list, opts...); err != nil {
+			return nil, fmt.Errorf("listing Services: %w", err)
+		}
+		for _, m := range list.Items {
+			out = append(out, metadataObject("Service", m.Namespace, m.Name, m.Labels))
+		}
+	}
+	return out, nil
+}
+
+// metadataObject is a core object of which only the labels matter, as
+// the manifest object the inventory reads.
+func metadataObject(kind, namespace, name string, labels map[string]string) manifest.Object {
+	ls := make(map[string]any, len(labels))
+	for k, v := range labels {
+		ls[k] = v
+	}
+	md := map[string]any{"name": name, "labels": ls}
+	if namespace != "" {
+		md["namespace"] = namespace
+	}
+	return manifest.FromUnstructured(map[string]any{"apiVersion": "v1", "kind": kind, "metadata": md})
 }
 
 // readNamespaces returns Namespace objects with the labels the inventory
@@ -82,14 +123,7 @@ func (c *Controller) readNamespaces(ctx context.Context, names []string) ([]mani
 	}
 	out := make([]manifest.Object, 0, len(items))
 	for _, m := range items {
-		labels := make(map[string]any, len(m.Labels))
-		for k, v := range m.Labels {
-			labels[k] = v
-		}
-		out = append(out, manifest.FromUnstructured(map[string]any{
-			"apiVersion": "v1", "kind": "Namespace",
-			"metadata": map[string]any{"name": m.Name, "labels": labels},
-		}))
+		out = append(out, metadataObject("Namespace", "", m.Name, m.Labels))
 	}
 	return out, nil
 }
@@ -170,7 +204,10 @@ func mergeNamespace(prev, shard *inventory.Inventory, ns string) *inventory.Inve
 	if prev == nil {
 		return shard
 	}
-	out := &inventory.Inventory{}
+	// A namespace pass that reads route objects or route names gives way
+	// to a mesh-wide one (readsRouteNames): the route objects are those
+	// of the mesh-wide pass before.
+	out := &inventory.Inventory{Routes: prev.Routes}
 	keep := func(inNS bool, fromShard bool) bool { return inNS == fromShard }
 	for _, from := range []*inventory.Inventory{prev, shard} {
 		fromShard := from == shard

@@ -43,6 +43,23 @@ var (
 	namespaceKind = kind{gvk: schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, resource: "namespaces"}
 )
 
+// The route objects, whose rules are the routes of Telemetries tagging
+// metrics with xds.route_name, and the Services whose labels say which
+// waypoint serves them (read as metadata only). A mesh without the
+// Gateway API or without Istio's networking CRDs is still served.
+var (
+	httpRouteKind      = kind{gvk: schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}, resource: "httproutes", optional: true}
+	grpcRouteKind      = kind{gvk: schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"}, resource: "grpcroutes", optional: true}
+	virtualServiceKind = kind{gvk: schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}, resource: "virtualservices", optional: true}
+	serviceKind        = kind{gvk: schema.GroupVersionKind{Version: "v1", Kind: "Service"}, resource: "services"}
+)
+
+// optionalKinds are watched once their CRDs are installed.
+var optionalKinds = []kind{gatewayKind, httpRouteKind, grpcRouteKind, virtualServiceKind}
+
+// routeKinds are the route objects.
+var routeKinds = []kind{httpRouteKind, grpcRouteKind, virtualServiceKind}
+
 // The sinks: every kind of object the bundle holds.
 var (
 	prometheusRuleKind = kind{gvk: schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"}, resource: "prometheusrules"}
@@ -50,10 +67,6 @@ var (
 	serviceMonitorKind = kind{gvk: schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}, resource: "servicemonitors"}
 	configMapKind      = kind{gvk: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, resource: "configmaps"}
 )
-
-// sourceKinds are read in full (as unstructured objects, which is what
-// manifest.FromUnstructured takes); Namespaces are read as metadata only.
-var sourceKinds = []kind{wasmPluginKind, telemetryKind, gatewayKind}
 
 // outputKinds are cached as metadata only, and only the objects labelled as
 // routebundle's.

@@ -186,7 +186,11 @@ func (c *Controller) sync(ctx context.Context, p *plan, render func(int) bool) (
 func (c *Controller) publish(next func(prev *inventory.Inventory) *inventory.Inventory) {
 	c.invMu.Lock()
 	defer c.invMu.Unlock()
-	c.inv.Store(next(c.inv.Load()))
+	inv := next(c.inv.Load())
+	c.inv.Store(inv)
+	if c.opts.Published != nil {
+		c.opts.Published(inv)
+	}
 }
 
 // runNamespacePass re-renders the objects of namespace ns from the sources
@@ -200,6 +204,13 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 	inv, p, diags, err := c.build(ctx, []string{ns, inventory.RootNamespace})
 	if err != nil {
 		return true, err
+	}
+	if readsRouteNames(inv) {
+		// Route names span namespaces (see routesChanged): which routes a
+		// Telemetry reads, and which route objects no Telemetry reaches,
+		// is a mesh-wide pass's to say.
+		c.enqueue(fullKey, 0)
+		return true, nil
 	}
 	c.publish(func(prev *inventory.Inventory) *inventory.Inventory { return mergeNamespace(prev, inv, ns) })
 	if p == nil {
@@ -229,6 +240,12 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 		c.state.setDone(ns, start)
 	}
 	return true, err
+}
+
+// readsRouteNames reports whether a namespace's inventory has a tag
+// reading xds.route_name or route objects.
+func readsRouteNames(inv *inventory.Inventory) bool {
+	return inv.Routes.NamesRead || inv.Routes.Index != nil && len(inv.Routes.Index.Objects()) > 0
 }
 
 // cached reports whether the cache holds routebundle's object k.

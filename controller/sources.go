@@ -28,18 +28,19 @@ func (c *Controller) watchSources(ctx context.Context) error {
 	if err := c.waitForCRDs(ctx, required); err != nil {
 		return nil // stopped while waiting
 	}
-	gateway, err := c.installed(gatewayKind)
-	if err != nil {
-		gateway = false // looked for again below
-	}
-	watch := append(slices.Clone(required), namespaceKind)
+	watch := append(slices.Clone(required), namespaceKind, serviceKind)
 	if c.opts.ReadOnly {
-		watch = []kind{wasmPluginKind, telemetryKind, namespaceKind}
+		watch = []kind{wasmPluginKind, telemetryKind, namespaceKind, serviceKind}
 	} else {
 		watch = append(watch, configMapKind)
 	}
-	if gateway {
-		watch = append(watch, gatewayKind)
+	var missing []kind
+	for _, k := range optionalKinds {
+		if ok, err := c.installed(k); err == nil && ok {
+			watch = append(watch, k)
+		} else {
+			missing = append(missing, k) // looked for again below
+		}
 	}
 	for _, k := range watch {
 		if err := c.startInformer(ctx, k); err != nil {
@@ -48,13 +49,11 @@ func (c *Controller) watchSources(ctx context.Context) error {
 	}
 	c.seedEvents(ctx)
 	c.mu.Lock()
-	c.sources, c.gateway = true, gateway
+	c.sources = true
 	c.mu.Unlock()
 	c.log.Info("watching the mesh", "kinds", kindNames(watch), "namespaces", namespacesText(c.opts.WatchNamespaces))
 	c.enqueue(fullKey, 0)
-	if !gateway {
-		c.waitForGateways(ctx)
-	}
+	c.waitForOptional(ctx, missing)
 	return nil
 }
 
@@ -98,31 +97,42 @@ func (c *Controller) waitForCRDs(ctx context.Context, kinds []kind) error {
 	}
 }
 
-// waitForGateways looks for the Gateway API CRDs every CRDRetryMax and
-// starts watching Gateways once they are installed.
-func (c *Controller) waitForGateways(ctx context.Context) {
-	c.log.Info("the Gateway API CRDs are not installed: waypoints are not recognised until they are",
-		"crd", gatewayKind.crd())
-	for {
+// waitForOptional looks for the CRDs of the optional kinds every
+// CRDRetryMax and starts watching each once it is installed.
+func (c *Controller) waitForOptional(ctx context.Context, missing []kind) {
+	for _, k := range missing {
+		c.log.Info("CRD not installed: its objects are not read until it is", "crd", k.crd(), "kind", k.gvk.Kind, "reads", optionalUse[k.gvk.Kind])
+	}
+	for len(missing) > 0 {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(c.opts.CRDRetryMax):
 		}
-		if ok, err := c.installed(gatewayKind); err != nil || !ok {
-			continue
+		var still []kind
+		for _, k := range missing {
+			if ok, err := c.installed(k); err != nil || !ok {
+				still = append(still, k)
+				continue
+			}
+			if err := c.startInformer(ctx, k); err != nil {
+				c.log.Error("cannot watch "+k.gvk.Kind+"s", "error", err)
+				still = append(still, k)
+				continue
+			}
+			c.log.Info("watching " + k.gvk.Kind + "s")
+			c.enqueue(fullKey, 0)
 		}
-		if err := c.startInformer(ctx, gatewayKind); err != nil {
-			c.log.Error("cannot watch Gateways", "error", err)
-			continue
-		}
-		c.mu.Lock()
-		c.gateway = true
-		c.mu.Unlock()
-		c.log.Info("watching Gateways")
-		c.enqueue(fullKey, 0)
-		return
+		missing = still
 	}
+}
+
+// optionalUse says what is missing while an optional kind is not watched.
+var optionalUse = map[string]string{
+	"Gateway":        "waypoints and gateways are not recognised",
+	"HTTPRoute":      "Telemetries reading xds.route_name get no route names from HTTPRoutes",
+	"GRPCRoute":      "Telemetries reading xds.route_name get no route names from GRPCRoutes",
+	"VirtualService": "Telemetries reading xds.route_name get no route names from VirtualServices",
 }
 
 // seedEvents tells the findings which Events routebundle sent before it
@@ -165,6 +175,10 @@ func (c *Controller) startInformer(ctx context.Context, k kind) error {
 	switch {
 	case k == namespaceKind:
 		obj, h = newMetadata(k), c.namespaceHandler()
+	case k == serviceKind:
+		obj, h = newMetadata(k), c.routeHandler(true)
+	case slices.Contains(routeKinds, k):
+		obj, h = newUnstructured(k), c.routeHandler(false)
 	case slices.Contains(outputKinds, k):
 		obj, h = newMetadata(k), c.outputHandler(k)
 	default:
@@ -195,10 +209,10 @@ func (c *Controller) startInformer(ctx context.Context, k kind) error {
 	return nil
 }
 
-func (c *Controller) gatewaysWatched() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gateway
+// watching reports whether the informer of kind k runs.
+func (c *Controller) watching(k kind) bool {
+	_, err := c.cache.of(k.gvk)
+	return err == nil
 }
 
 func kindNames(kinds []kind) []string {

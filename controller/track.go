@@ -120,6 +120,36 @@ func (c *Controller) sourceHandler() toolscache.ResourceEventHandler {
 	}
 }
 
+// routesChanged queues the pass a change to a route object or a Service
+// needs: a mesh-wide one, since the route names a namespace's Telemetry
+// reads come from route objects of any namespace (client sidecars and
+// gateways read the routes of every Service they reach, a waypoint may
+// serve another namespace's Services).
+func (c *Controller) routesChanged() {
+	c.track.touch(meshShard)
+	c.enqueue(fullKey, c.opts.Coalesce)
+}
+
+// routeHandler watches route objects, or (labelsOnly) Services, of which
+// the inventory reads only the labels that send them through a waypoint.
+// Like sourceHandler, it skips status updates and resyncs.
+func (c *Controller) routeHandler(labelsOnly bool) toolscache.ResourceEventHandler {
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { c.routesChanged() },
+		DeleteFunc: func(any) { c.routesChanged() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := metaOf(oldObj)
+			n, ok2 := metaOf(newObj)
+			switch {
+			case !ok1 || !ok2:
+			case labelsOnly && !maps.Equal(o.GetLabels(), n.GetLabels()),
+				!labelsOnly && (o.GetGeneration() != n.GetGeneration() || !sameMarks(o, n)):
+				c.routesChanged()
+			}
+		},
+	}
+}
+
 // namespaceHandler watches Namespaces, whose labels say whether a
 // namespace is ambient or served by a waypoint.
 func (c *Controller) namespaceHandler() toolscache.ResourceEventHandler {

@@ -33,6 +33,7 @@ func examples() []example {
 		{"podinfo", podinfoInventory},
 		{"mixed", mixedInventory},
 		{"hostile", hostileInventory},
+		{"httproute", httprouteInventory},
 	}
 }
 
@@ -214,11 +215,13 @@ func checkPanels(t *testing.T, name string, db dashboard.Dashboard) {
 			id, pos = pr.RowPanel.Id, pr.RowPanel.GridPos
 		} else {
 			p := pr.Panel
-			if p.Id == nil || p.Title == nil || p.Description == nil || *p.Description == "" || len(p.Targets) == 0 {
+			// A text panel (the route names' legend) has no query.
+			query := p.Type == "text" || len(p.Targets) > 0
+			if p.Id == nil || p.Title == nil || p.Description == nil || *p.Description == "" || !query {
 				t.Errorf("%s: panel without id, title, description or query: %+v", name, p.Title)
 				continue
 			}
-			if p.FieldConfig == nil || p.FieldConfig.Defaults.Unit == nil || *p.FieldConfig.Defaults.Unit == "" {
+			if p.Type != "text" && (p.FieldConfig == nil || p.FieldConfig.Defaults.Unit == nil || *p.FieldConfig.Defaults.Unit == "") {
 				t.Errorf("%s: panel %q has no unit", name, *p.Title)
 			}
 			id, pos = *p.Id, p.GridPos

@@ -104,3 +104,36 @@ func hostileInventory() *inventory.Inventory {
 	tick.Annotations = map[string]string{"routebundle.io/objective": "99%"}
 	return &inventory.Inventory{RouteSets: []inventory.RouteSet{raw, tick}}
 }
+
+// routeNameSet is a route set reading xds.route_name: values are route
+// names, each with what its route matches (pairs of name and summary).
+func routeNameSet(scope inventory.Scope, id string, proxy inventory.ProxyKind, nameSummary ...string) inventory.RouteSet {
+	rs := inventory.RouteSet{
+		ID: id, Namespace: scope.Namespace, Scope: scope, Tag: "route_name", Metrics: countAndDuration,
+		Telemetry: diag.ObjectRef{Kind: "Telemetry", Namespace: scope.Namespace, Name: "route-names"},
+		Routing:   &inventory.RouteNames{Proxy: proxy, Namespace: scope.Namespace, Unmatched: "unknown"},
+	}
+	for i := 0; i+1 < len(nameSummary); i += 2 {
+		rs.Routes = append(rs.Routes, inventory.Route{Value: nameSummary[i], RouteName: nameSummary[i], Summary: nameSummary[i+1],
+			Object: diag.ObjectRef{Kind: "HTTPRoute", Namespace: scope.Namespace, Name: "routes"}, Field: fmt.Sprintf("spec.rules[%d]", i/2)})
+	}
+	if proxy != inventory.ProxyWaypoint {
+		rs.Reporter = inventory.ReporterSource
+	}
+	return rs
+}
+
+// httprouteInventory is the httproute example's route names at the
+// waypoint, a gateway's on another tag (client side), and hostile names
+// and summaries.
+func httprouteInventory() *inventory.Inventory {
+	waypoint := routeNameSet(inventory.Scope{Kind: inventory.ScopeWaypoint, Namespace: "podinfo", TargetRefs: gatewayRef("podinfo-waypoint")},
+		"podinfo/podinfo-waypoint/route-names/route_name", inventory.ProxyWaypoint,
+		"get-healthz", "GET /healthz", "post-echo", "POST /echo", "other", "any",
+		`say "hi" {{x}}`, "header x=`$route` | ${namespace}", "two\nlines", "/a\nb")
+	gw := routeNameSet(inventory.Scope{Kind: inventory.ScopeGateway, Namespace: "ingress", TargetRefs: gatewayRef("public")},
+		"ingress/public/route-names/gateway_route", inventory.ProxyGateway,
+		"productpage", "/productpage (host bookinfo.example.com)", "login", "POST /login (host bookinfo.example.com)")
+	gw.Tag = "gateway_route"
+	return &inventory.Inventory{RouteSets: []inventory.RouteSet{waypoint, gw}}
+}

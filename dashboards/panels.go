@@ -145,7 +145,7 @@ func untaggedRequests(v *view) *timeseries.PanelBuilder {
 		"reach (a sidecar where a waypoint is targeted, or the reverse), or the tag is written "+
 		"under another name.", units.RequestsPerSecond).
 		WithTarget(rangeQuery("A", sumBy("rate("+sel(series.IstioRequestsTotal,
-			matcher(series.LabelReporter+"=~"+lit(series.ServerReporters)),
+			v.reporterMatcher(),
 			v.namespace, v.workload, eqLit(v.tag, ""))+"[$__rate_interval])",
 			series.LabelWorkload, series.LabelReporter),
 			legend(series.LabelWorkload, series.LabelReporter)))

@@ -200,7 +200,7 @@ func TestQueriesParse(t *testing.T) {
 			)
 			if g != nil {
 				routes = append(slices.Clone(g.routes), series.UnknownRoute)
-				if g.scope.kind != inventory.ScopeMesh {
+				if g.scope.kind != inventory.ScopeMesh && !sourceView(g) {
 					namespace = g.scope.namespace
 				}
 				tags = []string{g.scope.tag}

@@ -24,12 +24,14 @@ type scope struct {
 	// targetID is target encoded without ambiguity, for the key.
 	targetID string
 	tag      string
+	// reporter is "source" for route names read on the client side.
+	reporter string
 }
 
 func scopeOf(rs *inventory.RouteSet) scope {
-	s := scope{kind: rs.Scope.Kind, namespace: cmp.Or(rs.Scope.Namespace, rs.Namespace), tag: rs.Tag}
+	s := scope{kind: rs.Scope.Kind, namespace: cmp.Or(rs.Scope.Namespace, rs.Namespace), tag: rs.Tag, reporter: rs.Reporter}
 	switch s.kind {
-	case inventory.ScopeWaypoint, inventory.ScopeService:
+	case inventory.ScopeWaypoint, inventory.ScopeService, inventory.ScopeGateway:
 		s.target = targetNames(rs.Scope.TargetRefs)
 		refs := slices.Clone(rs.Scope.TargetRefs)
 		slices.SortFunc(refs, func(a, b inventory.TargetRef) int {
@@ -83,7 +85,11 @@ func selectorText(sel map[string]string) string {
 // key identifies the scope completely: JSON keeps selectors and target
 // references apart that render alike, and NUL occurs in none of the parts.
 func (s scope) key() string {
-	return strings.Join([]string{string(s.kind), s.namespace, s.targetID, s.tag}, "\x00")
+	parts := []string{string(s.kind), s.namespace, s.targetID, s.tag}
+	if s.reporter != "" {
+		parts = append(parts, s.reporter)
+	}
+	return strings.Join(parts, "\x00")
 }
 
 func (s scope) uid() string {
@@ -91,7 +97,7 @@ func (s scope) uid() string {
 	switch s.kind {
 	case inventory.ScopeMesh:
 		name = "mesh"
-	case inventory.ScopeWaypoint, inventory.ScopeService, inventory.ScopeWorkload:
+	case inventory.ScopeWaypoint, inventory.ScopeService, inventory.ScopeWorkload, inventory.ScopeGateway:
 		name += "-" + s.target
 	}
 	return makeUID(name, s.key())
@@ -101,15 +107,26 @@ func (s scope) uid() string {
 func (s scope) where() string {
 	switch s.kind {
 	case inventory.ScopeMesh:
-		return "mesh-wide"
+		return "mesh-wide" + s.side()
 	case inventory.ScopeWaypoint:
 		return s.namespace + " / waypoint " + s.target
 	case inventory.ScopeService:
 		return s.namespace + " / service " + s.target
 	case inventory.ScopeWorkload:
-		return s.namespace + " / workload " + s.target
+		return s.namespace + " / workload " + s.target + s.side()
+	case inventory.ScopeGateway:
+		return s.namespace + " / gateway " + s.target
 	}
-	return s.namespace
+	return s.namespace + s.side()
+}
+
+// side marks the scopes of client sidecars, which share kinds with
+// server-side ones.
+func (s scope) side() string {
+	if s.reporter != "" {
+		return " (client sidecars)"
+	}
+	return ""
 }
 
 // group is the route sets one workload dashboard shows.

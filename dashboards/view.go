@@ -31,6 +31,10 @@ type view struct {
 	// overview) instead of this view's.
 	anyTag bool
 	policy viewPolicy
+	// source: the tag is read on the client side (reporter="source").
+	source bool
+	// routeRows are the routes of route objects, for the legend.
+	routeRows []routeRow
 }
 
 // routed selects metric for the selected namespaces, workloads and routes.

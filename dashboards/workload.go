@@ -19,13 +19,15 @@ func newWorkloadView(g *group, route matcher, pol viewPolicy) *view {
 		uid:             g.scope.uid(),
 		tag:             g.scope.tag,
 		latency:         g.latency,
-		chooseNamespace: g.scope.kind == inventory.ScopeMesh,
+		chooseNamespace: g.scope.kind == inventory.ScopeMesh || sourceView(g),
 		namespace:       reVar(series.LabelWorkloadNamespace, VarNamespace),
 		workload:        reVar(series.LabelWorkload, VarWorkload),
 		route:           route,
 		by:              []string{g.scope.tag},
 		shareOn:         []string{},
 		policy:          pol,
+		source:          sourceView(g),
+		routeRows:       routeRows(g),
 	}
 	for _, rs := range g.sets {
 		v.attribute = cmp.Or(v.attribute, rs.Attribute)
@@ -41,12 +43,16 @@ func workloadSections(v *view) []section {
 	}
 	stats = append(stats, unknownShareStat(v))
 
-	table := linkColumn(routesTable(v), colRoute, "Focus on this route", v.focusRouteURL())
+	table := withRouteMappings(linkColumn(routesTable(v), colRoute, "Focus on this route", v.focusRouteURL()), v.routeRows)
+	traffic := []cog.Builder[dashboard.Panel]{
+		table, requestRateByRoute(v), errorRatioByRoute(v), responseCodesByRoute(v).Span(gridWidth),
+	}
+	if len(v.routeRows) > 0 {
+		traffic = append(traffic, routeLegend(v))
+	}
 	sections := []section{
 		{title: "Summary", panels: spread(stats)},
-		{title: "Traffic by route", panels: []cog.Builder[dashboard.Panel]{
-			table, requestRateByRoute(v), errorRatioByRoute(v), responseCodesByRoute(v).Span(gridWidth),
-		}},
+		{title: "Traffic by route", panels: traffic},
 	}
 	if v.latency {
 		sections = append(sections, section{title: "Latency by route", panels: []cog.Builder[dashboard.Panel]{

@@ -90,7 +90,8 @@ const (
 // VirtualService) and the route names istiod gives them, which a Telemetry
 // tag reads as xds.route_name. They count up from RB101 in a block of
 // their own; the inventory reports them when a Telemetry reads
-// xds.route_name.
+// xds.route_name, those about one object only when a route set of such a
+// Telemetry reaches it.
 const (
 	// CodeUnnamedVirtualServiceRoute: a VirtualService http entry without a
 	// name: istiod names its routes "", so the tag is empty.
@@ -114,6 +115,22 @@ const (
 	// CodeDelegateConflict: a delegate's entry matches outside the root
 	// entry that delegates to it; istiod drops it.
 	CodeDelegateConflict = "RB107"
+	// CodeRouteNameOnServerSidecar: a tag reading xds.route_name is on the
+	// server-side reports of sidecars, where every request reads "default"
+	// (istiod gives inbound sidecar routes its default name).
+	CodeRouteNameOnServerSidecar = "RB108"
+	// CodeUnreachedRouteObject: a route object attaches only to places
+	// (Services, Gateways) that no Telemetry reading xds.route_name
+	// reaches: its route names land in no metric.
+	CodeUnreachedRouteObject = "RB109"
+	// CodeNoRouteObjects: a tag reads xds.route_name where no route object
+	// applies (or where routebundle cannot tell which proxy it is): every
+	// request reads "default", and no route set is built.
+	CodeNoRouteObjects = "RB110"
+	// CodeRouteNameWrongSide: a tag reading xds.route_name is only on the
+	// metrics of the side the proxy does not report: gateways and client
+	// sidecars report mode CLIENT metrics, waypoints mode SERVER ones.
+	CodeRouteNameWrongSide = "RB111"
 )
 
 // Schema findings (RB2xx): the object as the API server's strict field
@@ -172,6 +189,10 @@ func Codes() []CodeInfo {
 		{CodeIgnoredParentRef, Warning, "istiod ignores a parentRef (a Service needs `group: \"\"`), or a route has no parentRef it accepts and applies nowhere"},
 		{CodeUnusableDelegate, Warning, "a VirtualService entry delegates to a VirtualService that is missing, has hosts, or is not exported to the root's namespace: istiod ignores the entry"},
 		{CodeDelegateConflict, Warning, "a delegate VirtualService's entry matches outside the root entry that delegates to it: istiod drops it"},
+		{CodeRouteNameOnServerSidecar, Warning, "a tag reading `xds.route_name` is on server-side sidecar metrics (`mode: SERVER` or `CLIENT_AND_SERVER` on sidecars): there every request reads `default`; use `mode: CLIENT`, or target the waypoint"},
+		{CodeUnreachedRouteObject, Warning, "a route object attaches only to Services or Gateways that no Telemetry reading `xds.route_name` reaches: its route names land in no metric"},
+		{CodeNoRouteObjects, Warning, "a tag reads `xds.route_name` where no route object applies (or at a Gateway routebundle cannot identify): every request reads `default` and no route set is built"},
+		{CodeRouteNameWrongSide, Warning, "a tag reading `xds.route_name` is only on metrics of the side the proxy does not report (gateways and client sidecars report `mode: CLIENT` metrics, waypoints `mode: SERVER` ones): it never reaches a series"},
 
 		// Schema checks, as the API server's strict field validation makes them.
 		{CodeUnknownField, Error, "a WasmPlugin or Telemetry has a field its CRD does not declare (`selctor:`, `tagOverride:`), with a \"did you mean\" when a declared one is one edit away; the API server rejects it under strict field validation (kubectl's default) or drops it"},
@@ -187,6 +208,7 @@ func Codes() []CodeInfo {
 		{"RB311", Error, "the route tag cannot be a Prometheus label name; no rules for this route set"},
 		{"RB312", Warning, "the route tag is not on REQUEST_COUNT, so there is nothing to record"},
 		{"RB313", Warning, "two route sets classify the same namespace under the same tag and share one set of rules"},
+		{"RB314", Warning, "a route set read on the client side (a gateway's or client sidecars' `xds.route_name`) uses a tag that server-side route sets use too: their recorded series would mix, so it gets no rules; give it a tag of its own"},
 
 		// Dashboards (package dashboards), reported by generate.
 		{"RB400", Error, "the `dashboards` section of the bundle config is invalid; no dashboards are built"},

@@ -49,7 +49,8 @@ func TestDiagnosticsDoc(t *testing.T) {
 
 ` + "`bundlegen lint`" + ` reports these findings about WasmPlugin (attributegen), Telemetry,
 Gateway and Namespace objects and their ` + "`routebundle.io/`" + ` annotations, and (RB1xx) about
-HTTPRoute, GRPCRoute and VirtualService objects when a Telemetry tag reads ` + "`xds.route_name`" + `;
+HTTPRoute, GRPCRoute and VirtualService objects when a Telemetry tag reads ` + "`xds.route_name`" + `
+(about one object only where a route set of such a tag reaches it);
 ` + "`bundlegen generate`" + ` adds those of the rule and dashboard generators
 (RB31x, RB4xx). A code never changes meaning or severity. Only error-severity
 findings make ` + "`bundlegen lint`" + ` and ` + "`bundlegen generate`" + ` exit 1.
@@ -113,6 +114,24 @@ the commit Istio ships and its stats filter); the tests that rely on one cite wh
 - istiod accepts parentRefs to a Gateway, a ListenerSet, a Service (group ` + "`\"\"`" + `) and a
   ServiceEntry; an omitted group means ` + "`gateway.networking.k8s.io`" + `, so ` + "`kind: Service`" + ` alone is
   ignored (RB105).
+- Route names are read where Envoy matches the routes: at a waypoint (the routes of the Services
+  it serves, reported ` + "`reporter=\"waypoint\"`" + ` on the server side), at a gateway (the routes
+  attached to it, per host) and at client sidecars (the routes of the Services they call); the
+  last two report on the client side, ` + "`reporter=\"source\"`" + ` (pilot's ` + "`telemetry.go`" + `: gateways and
+  sidecar outbound listeners take the client metrics, only waypoints report as SERVER_GATEWAY).
+  A server-side sidecar matches every request against its inbound route ` + "`default`" + ` (RB108). A
+  tag only on the side the proxy does not report never reaches a series (RB111).
+- A Telemetry reading ` + "`xds.route_name`" + ` applies where its ` + "`targetRefs`" + ` say (a waypoint or gateway
+  Gateway, the waypoint of a Service); without them to the sidecars of its namespace (none in an
+  ambient one) and, without a selector, to the waypoints deployed there. A Service is served by the
+  waypoint its own ` + "`istio.io/use-waypoint`" + ` label names, else its namespace's
+  (` + "`istio.io/use-waypoint-namespace`" + ` for one elsewhere, ` + "`none`" + ` for no waypoint). Where no route object
+  applies every request reads ` + "`default`" + ` (RB110); a route object no such proxy applies lands in
+  no metric (RB109). Istio Gateways (networking.istio.io), ListenerSets and ServiceEntries are not
+  read: route objects attached only to them are never reported unreached.
+- The rules record the client side (` + "`reporter=\"source\"`" + `) of a tag read at gateways and client
+  sidecars over every destination namespace, leaving to a server-side route set of the same tag its
+  namespace; a mesh-wide server-side set of the tag leaves none (RB314).
 `)
 	got := b.String()
 	testutil.Golden(t, filepath.Join("..", "docs", "diagnostics.md"), got, *update)

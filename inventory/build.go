@@ -96,19 +96,21 @@ func (b *Builder) FromManifests(res *manifest.Result) *Inventory {
 func (b *Builder) Build(objs []manifest.Object) *Inventory {
 	st := &state{b: b, c: newCollector(), cond: make(map[string]condInfo), ids: make(map[string]int)}
 	st.read(objs)
+	// Route objects are read before the join, which builds the route sets
+	// of tags reading xds.route_name from them, and reported after it,
+	// where those route sets reach them (see routeobjects.go).
+	st.routeObjs = st.readRoutes(objs)
 	st.precompile()
 	st.checkPlugins()
 	st.join()
-	// Route objects (issue 17): read after the Telemetries, which decide
-	// whether their diagnostics count; see routeobjects.go.
-	routes := st.readRoutes(objs)
+	st.reportRouteObjects()
 	st.linkAnnotations()
 	inv := &Inventory{
 		RouteSets:   st.routeSets(),
 		Tags:        st.tagList(),
 		Namespaces:  st.namespaceList(),
 		Gateways:    st.gatewayList(),
-		Routes:      routes,
+		Routes:      st.routeObjs,
 		Diagnostics: st.c.list,
 	}
 	inv.Diagnostics.Sort()
@@ -128,6 +130,13 @@ type state struct {
 	telemetry  []*telemetry
 	namespaces map[string]Namespace
 	gateways   map[string]Gateway // by namespace/name
+	services   map[string]service // by namespace/name
+
+	// routeObjs are the route objects read; routePlaces the proxies that
+	// tags reading xds.route_name apply to, found by the join.
+	routeObjs     RouteObjects
+	routePlaces   []routePlace
+	servicesCache []ServiceRef
 
 	sets []RouteSet
 	// ids counts the route set IDs given so far, to keep them unique.
@@ -139,12 +148,13 @@ type state struct {
 func (st *state) read(objs []manifest.Object) {
 	st.namespaces = make(map[string]Namespace)
 	st.gateways = make(map[string]Gateway)
+	st.services = make(map[string]service)
 	seen := make(map[diag.ObjectRef]int)
 	var plugins, telemetries []*manifest.Object
 	for i := range objs {
 		o := &objs[i]
 		st.checkSchema(o)
-		if !isWasmPlugin(o) && !isTelemetry(o) && !isGateway(o) && !isNamespace(o) {
+		if !isWasmPlugin(o) && !isTelemetry(o) && !isGateway(o) && !isNamespace(o) && !isService(o) {
 			continue
 		}
 		f := &fields{obj: o, c: st.c}
@@ -168,6 +178,9 @@ func (st *state) read(objs []manifest.Object) {
 			}
 		case isNamespace(o):
 			st.namespaces[o.Name] = parseNamespace(f, o)
+		case isService(o):
+			s := parseService(f, o)
+			st.services[s.namespace+"/"+s.name] = s
 		}
 	}
 	// Only the last object of each name counts.

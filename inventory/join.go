@@ -44,6 +44,10 @@ func (st *state) join() {
 // routeTag builds the route sets of one route tag, or reports why the tag
 // reads "unknown" everywhere.
 func (st *state) routeTag(u *tagUse, producers *producerIndex, consumed, shadowReported map[*attrConfig]bool) {
+	if readsRouteName(st, u.value) {
+		st.routeNameTag(u)
+		return
+	}
 	attr, form, isRef := attrgen.ParseAttributeRef(u.value)
 	if !isRef {
 		st.celRouteSet(u)

@@ -19,6 +19,9 @@ const (
 	ScopeWaypoint ScopeKind = "waypoint"
 	// ScopeService: targetRefs to a Service or ServiceEntry (served by a waypoint).
 	ScopeService ScopeKind = "service"
+	// ScopeGateway: targetRefs to a Gateway that is not a waypoint (an
+	// ingress gateway). Only route sets reading xds.route_name have it.
+	ScopeGateway ScopeKind = "gateway"
 	// ScopeWorkload: a workload selector (sidecars).
 	ScopeWorkload ScopeKind = "workload"
 	// ScopeNamespace: neither selector nor targetRefs, outside the root namespace.
@@ -77,8 +80,22 @@ const (
 // first to hold get the tag value Value.
 type Route struct {
 	Value string `json:"value"`
-	// Condition is a CEL expression over Envoy attributes; empty means always true.
+	// Condition is a CEL expression over Envoy attributes; empty means always
+	// true. Routes of a route set reading xds.route_name have none: Envoy's
+	// route match decides (see RouteSet.Routing).
 	Condition string `json:"condition,omitempty"`
+	// Summary says in words what a route of a route object matches
+	// ("GET /healthz"); empty for attributegen and CEL routes, whose
+	// condition says it.
+	Summary string `json:"summary,omitempty"`
+	// RouteName is the name istiod gives the route object's route, which
+	// xds.route_name reads; Value is what the tag makes of it (the same
+	// unless the tag value is a larger expression).
+	RouteName string `json:"routeName,omitempty"`
+	// Object is the route object (HTTPRoute, GRPCRoute, VirtualService)
+	// the route comes from; zero for other routes and for istiod's default
+	// route.
+	Object diag.ObjectRef `json:"object,omitzero"`
 	// Field is the path of this entry in its object, for diagnostics.
 	Field  string      `json:"field,omitempty"`
 	Source diag.Source `json:"source"`
@@ -129,6 +146,14 @@ type RouteSet struct {
 	Plugin diag.ObjectRef `json:"plugin,omitzero"`
 	// Telemetry is the Telemetry that copies the attribute onto Tag.
 	Telemetry diag.ObjectRef `json:"telemetry"`
+	// Reporter is the side whose reports carry Tag: "" for the server side
+	// (reporter=~"waypoint|destination"), which every attributegen and CEL
+	// route set and route sets read at waypoints have; ReporterSource for
+	// route sets read at a gateway or at client sidecars.
+	Reporter string `json:"reporter,omitempty"`
+	// Routing is set when the values are the names istiod gives the mesh's
+	// routes (a tag reading xds.route_name): where Envoy matches them.
+	Routing *RouteNames `json:"routing,omitempty"`
 	// Annotations of the WasmPlugin (or of the Telemetry for CEL-only sets):
 	// per-set and per-route alerting overrides live there.
 	Annotations map[string]string `json:"annotations,omitempty"`
@@ -163,6 +188,9 @@ type Namespace struct {
 	Name string `json:"name"`
 	// UseWaypoint is the istio.io/use-waypoint label.
 	UseWaypoint string `json:"useWaypoint,omitempty"`
+	// UseWaypointNamespace is the istio.io/use-waypoint-namespace label:
+	// the waypoint's namespace when it is not this one.
+	UseWaypointNamespace string `json:"useWaypointNamespace,omitempty"`
 	// DataplaneMode is the istio.io/dataplane-mode label (ambient).
 	DataplaneMode string      `json:"dataplaneMode,omitempty"`
 	Source        diag.Source `json:"source"`
@@ -198,6 +226,9 @@ type Tag struct {
 	// client side lists the client's metrics and has Mode CLIENT.
 	Metrics []Metric `json:"metrics"`
 	Mode    string   `json:"mode"`
+	// RouteNames: the value reads xds.route_name, the name of the route
+	// Envoy matched (see RouteSet.Routing).
+	RouteNames bool `json:"routeNames,omitempty"`
 	// Unknown, when set, says why the tag reads "unknown" for every request
 	// (a bare attribute, an attribute nothing produces where the Telemetry
 	// applies, an attribute Istio moved); no route set is built then.

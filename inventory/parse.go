@@ -259,6 +259,7 @@ func parseNamespace(f *fields, o *manifest.Object) Namespace {
 	if md, ok := f.mapping(o.Content, "metadata", pathMetadata); ok {
 		labels := f.stringMap(md, "labels", pathMetadata.Key("labels"))
 		n.UseWaypoint = labels[labelUseWaypoint]
+		n.UseWaypointNamespace = labels[labelUseWaypointNamespace]
 		n.DataplaneMode = labels[labelDataplaneMode]
 	}
 	return n

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -26,8 +27,10 @@ type RouteObjects struct {
 	// parentRefs and delegates istiod ignores.
 	Diagnostics diag.List
 	// NamesRead reports a Telemetry tag reading xds.route_name. Only then
-	// are the route objects' Diagnostics part of the inventory's: without
-	// such a tag their names reach no metric.
+	// are the route objects' Diagnostics part of the inventory's, and only
+	// those about objects a route set of such a tag reaches (or whose
+	// place routebundle cannot tell): elsewhere their names reach no
+	// metric, which CodeUnreachedRouteObject says instead.
 	NamesRead bool
 }
 
@@ -47,8 +50,9 @@ func routeKind(o *manifest.Object) (routing.Kind, bool) {
 	return "", false
 }
 
-// readRoutes parses the route objects among objs and indexes them. It is
-// called once per Build, after the Telemetries were read.
+// readRoutes parses the route objects among objs and indexes them, keeping
+// their diagnostics aside for reportRouteObjects. It is called once per
+// Build, after the Telemetries were read.
 func (st *state) readRoutes(objs []manifest.Object) RouteObjects {
 	c := st.c.child()
 	var list []*manifest.Object
@@ -87,10 +91,62 @@ func (st *state) readRoutes(objs []manifest.Object) RouteObjects {
 	}
 	ro := RouteObjects{Index: ix, Diagnostics: c.list, NamesRead: st.routeNamesRead()}
 	ro.Diagnostics.Sort()
-	if ro.NamesRead {
-		st.c.list = append(st.c.list, ro.Diagnostics...)
-	}
 	return ro
+}
+
+// reportRouteObjects adds, when a tag reads xds.route_name, the route
+// objects' diagnostics to the inventory's: every field error, and the
+// findings about objects a route set reaches (or that attach to places
+// routebundle does not read: Istio Gateways, ListenerSets, ServiceEntries).
+// An object attached only to Services and Gateways that no such tag
+// reaches is reported as unreached instead.
+func (st *state) reportRouteObjects() {
+	ro := &st.routeObjs
+	if !ro.NamesRead {
+		return
+	}
+	ix := st.routeIndex()
+	quiet := make(map[diag.ObjectRef]bool)
+	for _, o := range ix.Objects() {
+		if !evaluable(ix, o) || slices.ContainsFunc(st.routePlaces, func(p routePlace) bool { return p.reaches(ix, o) }) {
+			continue
+		}
+		quiet[o.Ref()] = true
+		st.c.list = append(st.c.list, diag.Diagnostic{
+			Severity: diag.Warning, Code: diag.CodeUnreachedRouteObject, Object: o.Ref(), Field: "spec",
+			Message: unreachedMessage(ix, o, st.routePlaces), Source: o.Source,
+		})
+	}
+	for _, d := range ro.Diagnostics {
+		if d.Code == diag.CodeInvalidField || d.Code == diag.CodeDuplicateObject || !quiet[d.Object] {
+			st.c.list = append(st.c.list, d)
+		}
+	}
+}
+
+// unreachedMessage says where o's routes apply and where the tags reading
+// route names do.
+func unreachedMessage(ix *routing.Index, o *routing.Object, places []routePlace) string {
+	var at []string
+	for _, p := range ix.Parents(o) {
+		switch p.Kind {
+		case routing.ParentMesh:
+			at = append(at, "host "+strings.Join(p.Hosts, ", "))
+		default:
+			at = append(at, string(p.Kind)+" "+p.Namespace+"/"+p.Name)
+		}
+	}
+	where := "no proxy"
+	if len(places) > 0 {
+		var ds []string
+		for i := range places {
+			ds = append(ds, places[i].describe())
+		}
+		slices.Sort(ds)
+		where = strings.Join(slices.Compact(ds), "; ")
+	}
+	return fmt.Sprintf("its routes apply at %s, which no Telemetry reading %s reaches (they apply at %s): these route names land in no metric; target the proxy that serves them, or drop the object from the input",
+		strings.Join(at, ", "), routing.RouteNameAttribute, where)
 }
 
 // findingCode is the diagnostic code of a routing finding.

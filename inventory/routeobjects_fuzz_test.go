@@ -30,6 +30,8 @@ func FuzzRouteObjects(f *testing.F) {
 		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  parentRefs: [{group: '', kind: Service, name: s, port: 80}]\n  rules:\n  - matches: [{path: {type: RegularExpression, value: '(['}, headers: [{name: a, value: b, type: RegularExpression}]}]\n  - name: x\n    matches: [{queryParams: [{name: q, value: '*'}], method: GET}]\n",
 		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: ['*.example.com', s]\n  gateways: [mesh, gw, other/gw, gw.ns.svc.cluster.local]\n  http:\n  - match: [{uri: {regex: '*'}, headers: {a: {}, '@request.auth.claims.group': {exact: x}}, withoutHeaders: {b: {prefix: c}}, port: 80, sourceLabels: {app: x}}]\n    delegate: {name: v}\n  - {name: d, match: [{gateways: [gw]}]}\n",
 		"apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g}\nspec:\n  parentRefs: [{name: gw}]\n  hostnames: ['*.x']\n  rules: [{matches: [{method: {type: RegularExpression, service: 'a.+'}}]}, {}, 3]\n",
+		// Route names read at a waypoint, a gateway and client sidecars.
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {istio.io/use-waypoint: w}}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: a}\nspec:\n  parentRefs: [{group: '', kind: Service, name: s}, {name: gw}]\n  rules: [{name: x, matches: [{path: {type: Exact, value: /x}}]}, {}]\n---\napiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t, namespace: a}\nspec:\n  metrics: [{overrides: [{tagOverrides: {route_name: {value: \"has(xds.route_name) ? xds.route_name : 'none'\"}}}]}]\n---\napiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: g, namespace: a}\nspec:\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]\n  metrics: [{overrides: [{match: {mode: CLIENT}, tagOverrides: {gw_route: {value: xds.route_name}}}]}]\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -42,10 +44,12 @@ func FuzzRouteObjects(f *testing.F) {
 		res := &manifest.Result{Objects: objs, Diagnostics: diags}
 		inv := b.FromManifests(res)
 		again := b.FromManifests(res)
-		if !bytes.Equal(marshalRoutes(t, inv), marshalRoutes(t, again)) || fullText(inv.Routes.Diagnostics) != fullText(again.Routes.Diagnostics) {
+		if !bytes.Equal(marshalRoutes(t, inv), marshalRoutes(t, again)) || fullText(inv.Routes.Diagnostics) != fullText(again.Routes.Diagnostics) ||
+			fullText(inv.Diagnostics) != fullText(again.Diagnostics) || !bytes.Equal(mustMarshal(t, inv.RouteSets), mustMarshal(t, again.RouteSets)) {
 			t.Fatal("two readings of the same objects differ")
 		}
 		checkRouteInvariants(t, inv, data)
+		checkRouteNameSets(t, inv)
 	})
 }
 
@@ -105,6 +109,42 @@ func checkRouteInvariants(t *testing.T, inv *Inventory, data []byte) {
 			}
 			if r, ok := table.Match(req); ok && !slices.ContainsFunc(table.Routes, func(x routing.Route) bool { return x.Name == r.Name }) {
 				t.Errorf("matched %q, not in the table", r.Name)
+			}
+		}
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkRouteNameSets: a route set reading route names lists routes, each
+// named as a route of its tables, and matching against them holds up.
+func checkRouteNameSets(t *testing.T, inv *Inventory) {
+	t.Helper()
+	for i := range inv.RouteSets {
+		rs := &inv.RouteSets[i]
+		if rs.Routing == nil {
+			continue
+		}
+		if len(rs.Routes) == 0 {
+			t.Errorf("%s: no routes", rs.ID)
+		}
+		var names []string
+		for _, pt := range inv.RouteTables(rs) {
+			for _, r := range pt.Table.Routes {
+				names = append(names, r.Name)
+			}
+			pt.Table.Match(routing.Request{Method: "GET", Path: "/x"})
+		}
+		for _, r := range rs.Routes {
+			if !slices.Contains(names, r.RouteName) {
+				t.Errorf("%s: route %q is in none of its tables", rs.ID, r.RouteName)
 			}
 		}
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 // manifestDirs hold the route objects the tests of routing and of the
-// inventory's route reading use.
-var manifestDirs = []string{"testdata", filepath.Join("..", "inventory", "testdata", "routes")}
+// inventory's route reading use, and the embedded httproute example.
+var manifestDirs = []string{"testdata", filepath.Join("..", "inventory", "testdata", "routes"), filepath.Join("..", "examples", "httproute")}
 
 // TestAPIServer is the package's only test with a server: every route
 // object the tests use must pass the Gateway API's and Istio's CRD schemas

@@ -204,7 +204,10 @@ func SuggestRuleNames(o *Object) map[int]string {
 			continue
 		}
 		base := "rule-" + strconv.Itoa(i)
-		if len(r.Matches) > 0 {
+		switch {
+		case r.Summary() == anySummary && r.Delegate == nil:
+			base = "catch-all"
+		case len(r.Matches) > 0:
 			if s := slugify(r.Matches[0].Summary()); s != "" {
 				base = s
 			}

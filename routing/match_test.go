@@ -120,9 +120,11 @@ func TestSuggestRuleNames(t *testing.T) {
 		{Index: 2, Matches: []routing.Match{{Path: sm(routing.Exact, "/healthz"), Method: sm(routing.Exact, "GET")}}},
 		{Index: 3, Matches: []routing.Match{{Path: sm(routing.PathPrefix, "/")}}},
 		{Index: 4, Matches: []routing.Match{{Path: sm(routing.PathPrefix, "/Items/"), Headers: []routing.KeyMatch{key("X-Tenant", routing.Exact, "a")}}}},
+		{Index: 5},
 	}}
 	got := routing.SuggestRuleNames(o)
-	want := map[int]string{0: "get-healthz-2", 2: "get-healthz-3", 3: "rule-3", 4: "items-header-x-tenant-a"}
+	// Catch-alls are named so, with or without a PathPrefix "/" match.
+	want := map[int]string{0: "get-healthz-2", 2: "get-healthz-3", 3: "catch-all", 4: "items-header-x-tenant-a", 5: "catch-all-2"}
 	for i, w := range want {
 		if got[i] != w {
 			t.Errorf("rule %d: %q, want %q", i, got[i], w)

@@ -94,6 +94,19 @@ func (r *Route) Summary() string {
 	return r.Matches.Summary()
 }
 
+// WrittenSummary describes the route as its rule is written: a Gateway
+// API match without the parentRef port istiod adds to it (a table is for
+// one port anyway), a delegated VirtualService route as merged with its
+// root's match.
+func (r *Route) WrittenSummary() string {
+	if r.Object != nil && r.Object.GatewayAPI() && r.Rule >= 0 && r.Rule < len(r.Object.Rules) {
+		if rule := &r.Object.Rules[r.Rule]; r.Match >= 0 && r.Match < len(rule.Matches) {
+			return rule.Matches[r.Match].Summary()
+		}
+	}
+	return r.Summary()
+}
+
 // defaultRoute is the route of a place no route object applies to.
 func defaultRoute() Route {
 	return Route{Name: DefaultRouteName, Rule: -1, Match: -1}

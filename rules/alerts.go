@@ -66,6 +66,7 @@ func ticketWindows() []burnWindow {
 func alertRules(u *unit, c *compiled) []rulefmt.Rule {
 	var out []rulefmt.Rule
 	for _, t := range targets(u) {
+		start := len(out)
 		p := t.policy
 		if p.Alerts.ErrorRatio {
 			out = append(out, errorRatioAlert(u, c, t))
@@ -79,6 +80,7 @@ func alertRules(u *unit, c *compiled) []rulefmt.Rule {
 		if p.Objective > 0 && p.Alerts.BurnRateTicket {
 			out = append(out, burnAlert(u, c, t, series.AlertRouteErrorBudgetTicket, c.Severities.Ticket, ticketWindows()))
 		}
+		u.annotateRoutes(out[start:], t)
 	}
 	if u.policy.Set.Alerts.UnknownShare {
 		out = append(out, unknownShareAlert(u, c))
@@ -181,8 +183,8 @@ func unknownShareAlert(u *unit, c *compiled) rulefmt.Rule {
 		Annotations: u.annotations(c, false,
 			"{{ $value | humanizePercentage }} of the requests to "+workloadRef+" match no route",
 			fmt.Sprintf("The route tag %s has been %q for more than %s of the workload's requests for %s: "+
-				"requests no condition of %s classifies. `bundlegen explain` shows which match fires for a request.",
-				u.tag, series.UnknownRoute, percent(p.UnknownRatio), p.UnknownFor, literal(u.objects()))),
+				"%s. `bundlegen explain` shows which match fires for a request.",
+				u.tag, series.UnknownRoute, percent(p.UnknownRatio), p.UnknownFor, u.unclassified())),
 	}
 }
 

@@ -52,6 +52,9 @@ type unit struct {
 	// apps, when set, are the destination_app values a mesh unit selects.
 	apps []string
 	tag  string
+	// source: the unit reads the client side (reporter="source"), where
+	// gateways and client sidecars write route names (see views.go).
+	source bool
 	// sets are sorted by ID; the first decides the set-wide policy.
 	sets    []*inventory.RouteSet
 	policy  policy.SetPolicy
@@ -64,6 +67,7 @@ type unit struct {
 // key identifies the traffic of a unit.
 type unitKey struct {
 	mesh      bool
+	source    bool
 	namespace string
 	tag       string
 }
@@ -111,7 +115,7 @@ func buildUnits(inv *inventory.Inventory, c *compiled) ([]*unit, diag.List) {
 		k := keyOf(rs)
 		u, ok := byKey[k]
 		if !ok {
-			u = &unit{namespace: k.namespace, tag: k.tag, policy: sp}
+			u = &unit{namespace: k.namespace, tag: k.tag, policy: sp, source: k.source}
 			byKey[k] = u
 			units = append(units, u)
 		} else {
@@ -123,6 +127,8 @@ func buildUnits(inv *inventory.Inventory, c *compiled) ([]*unit, diag.List) {
 	for _, u := range units {
 		u.apps = meshApps(u)
 	}
+	units, viewDiags := separateViews(units)
+	diags = append(diags, viewDiags...)
 	excludeOwnUnits(units)
 	nameUnits(units, c.Namespace)
 	return units, diags
@@ -146,6 +152,9 @@ func usable(rs *inventory.RouteSet) (diag.Diagnostic, bool) {
 // keyOf is the traffic a route set selects: its namespace, or for a set of
 // the root namespace (with or without a selector) every namespace.
 func keyOf(rs *inventory.RouteSet) unitKey {
+	if rs.Reporter == inventory.ReporterSource {
+		return unitKey{mesh: true, source: true, tag: rs.Tag}
+	}
 	if rs.Scope.Kind == inventory.ScopeMesh {
 		return unitKey{mesh: true, tag: rs.Tag}
 	}
@@ -157,7 +166,7 @@ func keyOf(rs *inventory.RouteSet) unitKey {
 // unit, or nil when some route set of it runs without an app selector
 // (then the unit takes every workload the tag is on).
 func meshApps(u *unit) []string {
-	if u.namespace != "" || u.sets[0].Scope.Kind != inventory.ScopeMesh {
+	if u.namespace != "" || u.source || u.sets[0].Scope.Kind != inventory.ScopeMesh {
 		return nil
 	}
 	var apps []string
@@ -200,15 +209,17 @@ func (u *unit) merge(rs *inventory.RouteSet, sp policy.SetPolicy) diag.List {
 	return diags
 }
 
-// excludeOwnUnits keeps a mesh-wide unit away from the namespaces that have
-// a unit of their own for the same tag, so no series is recorded twice.
+// excludeOwnUnits keeps a mesh-wide unit (and a client-side one, which
+// selects every destination namespace too) away from the namespaces that
+// have a unit of their own for the same tag, so no series is recorded
+// twice.
 func excludeOwnUnits(units []*unit) {
 	for _, m := range units {
-		if m.sets[0].Scope.Kind != inventory.ScopeMesh {
+		if m.namespace != "" {
 			continue
 		}
 		for _, u := range units {
-			if u != m && u.tag == m.tag && u.sets[0].Scope.Kind != inventory.ScopeMesh {
+			if u != m && u.tag == m.tag && u.namespace != "" {
 				m.exclude = append(m.exclude, u.namespace)
 			}
 		}
@@ -223,7 +234,10 @@ func nameUnits(units []*unit, objectNamespace string) {
 	count := map[string]int{}
 	for _, u := range units {
 		scope := u.namespace
-		if scope == "" {
+		switch {
+		case u.source:
+			scope = "source"
+		case scope == "":
 			scope = "mesh"
 		}
 		u.name = k8sName("routebundle", scope, u.tag)
@@ -232,7 +246,11 @@ func nameUnits(units []*unit, objectNamespace string) {
 	}
 	for _, u := range units {
 		if count[u.name] > 1 {
-			u.name = withHash(u.name, u.namespace, u.tag, fmt.Sprint(u.namespace == ""))
+			parts := []string{u.namespace, u.tag, fmt.Sprint(u.namespace == "")}
+			if u.source {
+				parts = append(parts, "source")
+			}
+			u.name = withHash(u.name, parts...)
 		}
 	}
 	slices.SortFunc(units, func(a, b *unit) int { return cmp.Compare(a.name, b.name) })
@@ -269,7 +287,7 @@ func (u *unit) scope() []*labels.Matcher {
 
 // raw selects an Istio metric as the server side reports it.
 func (u *unit) raw(metric string, extra ...*labels.Matcher) *parser.VectorSelector {
-	ms := append(u.scope(), pql.Re(series.LabelReporter, series.ServerReporters))
+	ms := append(u.scope(), u.reporter())
 	return pql.Vector(metric, append(ms, extra...)...)
 }
 

@@ -32,6 +32,11 @@ const (
 // the destination sidecar, never the client's own report (which would double count).
 const ServerReporters = "waypoint|destination"
 
+// ClientReporter is the reporter of the client side: a client sidecar or a
+// gateway reporting the request it sent. Route names read there
+// (xds.route_name at a gateway or at client sidecars) are on it.
+const ClientReporter = "source"
+
 // UnknownRoute is the tag value Istio writes when no match fired.
 const UnknownRoute = "unknown"
 

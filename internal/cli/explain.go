@@ -21,17 +21,23 @@ import (
 	"github.com/routebundle/routebundle/series"
 )
 
-const explainUsage = `[PATH...] --namespace NS [--labels k=v,...] [--header k=v]... [--response-code N] [--grpc-status N] [--response-header k=v]... [--root-namespace NS] [-o text|json] METHOD PATH_AND_QUERY
+const explainUsage = `[--example NAME | PATH...] --namespace NS [--labels k=v,...] [--header k=v]... [--response-code N] [--grpc-status N] [--response-header k=v]... [--service NAME] [--from NS] [--root-namespace NS] [-o text|json] METHOD PATH_AND_QUERY
 
 Shows, for every route tag on requests to workloads of namespace NS, the
-value the request gets and the attributegen match that fired, or "unknown"
-and why. Conditions are evaluated as attributegen does: in order, first true
-wins, request.url_path without the query string, a condition that fails to
+value the request gets and why: the attributegen match that fired, or, for
+a tag reading xds.route_name, the route of the route objects (HTTPRoute,
+GRPCRoute, VirtualService) that Envoy matches, or "unknown" and why.
+Conditions are evaluated as attributegen does: in order, first true wins,
+request.url_path without the query string, a condition that fails to
 evaluate stops the config. attributegen runs after the response by default:
 give the response with --response-code, --grpc-status and --response-header
-to explain conditions on response.*. With no PATH the embedded podinfo
-example is read. PATH_AND_QUERY may be a full URL; flags may come anywhere.
-Exits 1 when the input has error diagnostics (bundlegen lint lists them).
+to explain conditions on response.*. Routes are matched as Envoy matches
+the routes istiod builds: Gateway API precedence, VirtualService first
+match; the destination Service is --service, or the URL's host, or the
+only one with routes; at a gateway the host picks the routes. With no PATH
+the embedded example is read (--example, podinfo by default).
+PATH_AND_QUERY may be a full URL; flags may come anywhere. Exits 1 when the
+input has error diagnostics (bundlegen lint lists them).
 `
 
 // explainQuery is what to explain: a request arriving at workloads of a namespace.
@@ -40,6 +46,9 @@ type explainQuery struct {
 	// Labels are the labels of the destination workload, for selector scopes.
 	Labels  map[string]string
 	Request attrgen.Request
+	// Service is the destination Service, and From the client's namespace,
+	// for route names read from route objects.
+	Service, From string
 }
 
 func runExplain(_ context.Context, env *Env, args []string) error {
@@ -47,7 +56,7 @@ func runExplain(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	aenv, inv, err := loadInventory(env, a.paths, inventory.WithRootNamespace(a.root))
+	aenv, inv, err := loadInventory(env, a.in, inventory.WithRootNamespace(a.root))
 	if err != nil {
 		return err
 	}
@@ -73,7 +82,7 @@ func runExplain(_ context.Context, env *Env, args []string) error {
 // explainArgs is explain's command line.
 type explainArgs struct {
 	query  explainQuery
-	paths  []string
+	in     input
 	format string
 	root   string
 }
@@ -92,6 +101,8 @@ func parseExplainArgs(env *Env, args []string) (explainArgs, error) {
 	fs.Var(&respHeaders, "response-header", "response header `k=v` (repeatable)")
 	fs.StringVar(&a.format, "o", a.format, "output `format`: text or json")
 	rootNamespaceFlag(fs.FlagSet, &a.root)
+	exampleFlag(fs.FlagSet, &a.in.example)
+	routeFlags(fs.FlagSet, &a.query)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return a, err
@@ -115,7 +126,7 @@ func parseExplainArgs(env *Env, args []string) (explainArgs, error) {
 	if err := addResponse(&a.query.Request, code, grpc, respHeaders); err != nil {
 		return a, usageError(fmt.Errorf("explain: %w", err))
 	}
-	a.paths = paths
+	a.in.paths = paths
 	return a, nil
 }
 
@@ -248,24 +259,28 @@ func parseRequest(method, target string, headers map[string]string) (attrgen.Req
 	return req, nil
 }
 
-// loadInventory reads the inventory of paths (the embedded example when
-// there are none) with a new CEL environment, which it also returns for
-// evaluating conditions. Unreadable input is a usage error.
-func loadInventory(env *Env, paths []string, opts ...inventory.Option) (*attrgen.Env, *inventory.Inventory, error) {
+// loadInventory reads the inventory of the input (its paths, or the
+// embedded example when there are none) with a new CEL environment, which
+// it also returns for evaluating conditions. Unreadable input is a usage
+// error.
+func loadInventory(env *Env, in input, opts ...inventory.Option) (*attrgen.Env, *inventory.Inventory, error) {
+	if err := in.check(); err != nil {
+		return nil, nil, usageError(err)
+	}
 	aenv, err := attrgen.NewEnv()
 	if err != nil {
 		return nil, nil, err
 	}
-	inv, err := readInventory(env, aenv, paths, opts...)
+	inv, err := readInventory(env, aenv, in, opts...)
 	if err != nil {
 		return nil, nil, usageError(err)
 	}
 	return aenv, inv, nil
 }
 
-// readInventory reads manifests from paths, or the embedded example.
-func readInventory(env *Env, aenv *attrgen.Env, paths []string, opts ...inventory.Option) (*inventory.Inventory, error) {
-	res, err := readManifests(env, paths)
+// readInventory reads the manifests of the input.
+func readInventory(env *Env, aenv *attrgen.Env, in input, opts ...inventory.Option) (*inventory.Inventory, error) {
+	res, err := in.read(env)
 	if err != nil {
 		return nil, err
 	}
@@ -315,9 +330,11 @@ type setExplanation struct {
 	Scope     string           `json:"scope"`
 	Proxy     string           `json:"proxy"`
 	Notes     []string         `json:"notes,omitempty"`
-	Value     string           `json:"value"`
-	Index     int              `json:"index"`
-	Reason    string           `json:"reason"`
+	// Table names the route table of a route set reading route names.
+	Table  string `json:"table,omitempty"`
+	Value  string `json:"value"`
+	Index  int    `json:"index"`
+	Reason string `json:"reason"`
 	// Missing are the flags that would give the request the attributes a
 	// condition missed.
 	Missing []string       `json:"missing,omitempty"`
@@ -331,6 +348,8 @@ type matchOutcome struct {
 	Condition string `json:"condition,omitempty"`
 	// Producer names the attributegen config, when the route set has several.
 	Producer string `json:"producer,omitempty"`
+	// Rule is where a route of a route object is written.
+	Rule string `json:"rule,omitempty"`
 	// Outcome is true, false, error, skipped (not evaluated) or overridden
 	// (true, but a config that runs later set the attribute).
 	Outcome string `json:"outcome"`
@@ -394,12 +413,12 @@ func chooseSets(inv *inventory.Inventory, q explainQuery) map[string]string {
 			if rs == nil || why[id] != "" {
 				continue
 			}
-			if best == nil || specificity(rs, q) > specificity(best, q) {
+			if best == nil || sameView(rs, best) && specificity(rs, q) > specificity(best, q) {
 				best = rs
 			}
 		}
 		for _, id := range tag.RouteSets {
-			if rs := byID[id]; rs != nil && best != nil && rs != best && why[id] == "" {
+			if rs := byID[id]; rs != nil && best != nil && rs != best && why[id] == "" && sameView(rs, best) {
 				why[id] = fmt.Sprintf("route set %s classifies these workloads instead (%s)", best.ID, describeScope(best.Scope))
 			}
 		}
@@ -419,6 +438,9 @@ func specificity(rs *inventory.RouteSet, q explainQuery) int {
 // outOfScopeReason says why rs does not classify requests to q.Namespace
 // (with q.Labels), or "" when it does.
 func outOfScopeReason(rs *inventory.RouteSet, q explainQuery) string {
+	if why, ok := routeSetScope(rs, q); ok {
+		return why
+	}
 	s := rs.Scope
 	if s.Kind != inventory.ScopeMesh && s.Namespace != q.Namespace {
 		return fmt.Sprintf("applies to namespace %s, not %s", s.Namespace, q.Namespace)
@@ -481,6 +503,8 @@ func unclassified(inv *inventory.Inventory, tag *inventory.Tag, chosen map[strin
 	}
 	te := tagExplanation{Tag: tag.Name, Telemetry: tag.Telemetry, Attribute: tag.Attribute, Value: series.UnknownRoute}
 	switch {
+	case tag.RouteNames && len(tag.RouteSets) == 0:
+		te.Value, te.Reason = routeNamesUnclassified(tag)
 	case tag.Unknown != "":
 		te.Reason = fmt.Sprintf("the tag reads %q for every request: %s (bundlegen lint reports it)", series.UnknownRoute, tag.Unknown)
 	case tag.ClientOnly():
@@ -523,9 +547,12 @@ func explainSet(d dialects, inv *inventory.Inventory, rs *inventory.RouteSet, q 
 		Scope: string(rs.Scope.Kind), Proxy: proxy, Notes: notes,
 		Matches: make([]matchOutcome, len(rs.Routes)),
 	}
-	if rs.Attribute == "" {
+	switch {
+	case rs.Routing != nil:
+		explainRouteNames(inv, rs, q, &se)
+	case rs.Attribute == "":
 		classifyCEL(d.tags, rs, q.Request, &se)
-	} else {
+	default:
 		classifyWasm(d.conditions, rs, q.Request, &se)
 	}
 	return se
@@ -742,7 +769,13 @@ func setObjects(rs *inventory.RouteSet) []diag.ObjectRef {
 	if len(objs) == 0 && rs.Plugin.Name != "" {
 		objs = append(objs, rs.Plugin)
 	}
-	return append(objs, rs.Telemetry)
+	objs = append(objs, rs.Telemetry)
+	for _, r := range rs.Routes {
+		if r.Object.Name != "" && !slices.Contains(objs, r.Object) {
+			objs = append(objs, r.Object)
+		}
+	}
+	return objs
 }
 
 // proxyOf names the proxy that classifies requests for rs, with notes on
@@ -891,6 +924,9 @@ func (s setExplanation) writeText(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "  tag:     %s\n", display(tag))
 	fmt.Fprintf(b, "  proxy:   %s (%s scope)\n", display(s.Proxy), s.Scope)
+	if s.Table != "" {
+		fmt.Fprintf(b, "  routes:  %s\n", display(s.Table))
+	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(b, "  note:    %s\n", display(n))
 	}
@@ -905,7 +941,11 @@ func (s setExplanation) writeText(b *strings.Builder) {
 			producer = m.Producer
 			fmt.Fprintf(b, "  %s:\n", display(producer))
 		}
-		fmt.Fprintf(b, "  #%-3d %-7s %s if %s\n", m.Index, m.Outcome, strconv.Quote(m.Value), displayCondition(m.Condition))
+		rule := ""
+		if m.Rule != "" {
+			rule = "  [" + display(m.Rule) + "]"
+		}
+		fmt.Fprintf(b, "  #%-3d %-7s %s if %s%s\n", m.Index, m.Outcome, strconv.Quote(m.Value), displayCondition(m.Condition), rule)
 		if m.Error != "" {
 			fmt.Fprintf(b, "        %s\n", display(m.Error))
 		}

@@ -10,23 +10,24 @@ import (
 	"github.com/routebundle/routebundle/inventory"
 )
 
-const generateUsage = `[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [--root-namespace NS] [PATH...]
+const generateUsage = `[-c CONFIG] [-o DIR|-] [--format operator|files] [--check] [--root-namespace NS] [--example NAME | PATH...]
 
 Writes the monitoring bundle of the route classifications in the PATHs
-(files, directories, - for standard input; the embedded podinfo example
-when none is given): recording rules and alerts per route, Grafana
-dashboards and scrape monitors. Diagnostics go to stderr. Exits 1 on
-error diagnostics (the healthy route sets are still written) or, with
---check, when DIR is out of date or the input holds no route set at all;
-2 on bad flags, config or input.
+(files, directories, - for standard input; the embedded example when none
+is given: --example, podinfo by default): recording rules and alerts per
+route, Grafana dashboards and scrape monitors. Diagnostics go to stderr.
+Exits 1 on error diagnostics (the healthy route sets are still written)
+or, with --check, when DIR is out of date or the input holds no route set
+at all; 2 on bad flags, config or input.
 `
 
 type generateFlags struct {
-	config string
-	out    string
-	format string
-	check  bool
-	root   string
+	config  string
+	out     string
+	format  string
+	check   bool
+	root    string
+	example string
 }
 
 // runGenerate turns Istio manifests (the embedded podinfo example when no
@@ -40,6 +41,7 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	fs.StringVar(&gf.format, "format", string(bundle.FormatOperator), "operator (Kubernetes objects) or files (plain rule files, dashboard JSON, scrape configs)")
 	fs.BoolVar(&gf.check, "check", false, "write nothing; exit 1 with a summary when the output directory differs")
 	rootNamespaceFlag(fs.FlagSet, &gf.root)
+	exampleFlag(fs.FlagSet, &gf.example)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -58,7 +60,7 @@ func runGenerate(_ context.Context, env *Env, args []string) error {
 	if gf.root != "" {
 		cfg.RootNamespace = gf.root
 	}
-	b, sets, diags, err := buildBundle(env, paths, cfg)
+	b, sets, diags, err := buildBundle(env, input{paths: paths, example: gf.example}, cfg)
 	if err != nil {
 		return err
 	}
@@ -93,8 +95,8 @@ func loadConfig(path string) (bundle.Config, error) {
 // buildBundle reads the inventory and builds the bundle; diagnostics of the
 // input and of the generators come back together, sorted and unique, with
 // the number of route sets read.
-func buildBundle(env *Env, paths []string, cfg bundle.Config) (*bundle.Bundle, int, diag.List, error) {
-	_, inv, err := loadInventory(env, paths, inventory.WithRootNamespace(cfg.RootNamespace))
+func buildBundle(env *Env, in input, cfg bundle.Config) (*bundle.Bundle, int, diag.List, error) {
+	_, inv, err := loadInventory(env, in, inventory.WithRootNamespace(cfg.RootNamespace))
 	if err != nil {
 		return nil, 0, nil, err
 	}

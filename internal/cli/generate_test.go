@@ -7,23 +7,30 @@ import (
 	"testing"
 
 	"github.com/routebundle/routebundle/bundle"
+	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/internal/synth"
 	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 // TestGenerateExamplesUpToDate fails when examples/_gen drifts from what
-// bundlegen generates for the embedded podinfo example; `make examples`
-// refreshes it.
+// bundlegen generates for the embedded examples (podinfo in
+// examples/_gen/FORMAT, the others in examples/_gen/NAME/FORMAT); `make
+// examples` refreshes it.
 func TestGenerateExamplesUpToDate(t *testing.T) {
 	root := testutil.ModuleRoot(t)
-	for _, format := range []string{"operator", "files"} {
-		t.Run(format, func(t *testing.T) {
-			dir := filepath.Join(root, "examples", "_gen", format)
-			code, _, stderr := runCLI(t, "", "generate", "--check", "--format", format, "-o", dir)
-			if code != ExitOK {
-				t.Fatalf("exit %d: examples/_gen/%s is stale; run `make examples`\n%s", code, format, stderr)
-			}
-		})
+	for _, example := range examples.Names() {
+		for _, format := range []string{"operator", "files"} {
+			t.Run(example+"/"+format, func(t *testing.T) {
+				dir := filepath.Join(root, "examples", "_gen", format)
+				if example != examples.Default {
+					dir = filepath.Join(root, "examples", "_gen", example, format)
+				}
+				code, _, stderr := runCLI(t, "", "generate", "--example", example, "--check", "--format", format, "-o", dir)
+				if code != ExitOK {
+					t.Fatalf("exit %d: %s is stale; run `make examples`\n%s", code, dir, stderr)
+				}
+			})
+		}
 	}
 }
 

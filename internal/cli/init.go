@@ -15,28 +15,44 @@ import (
 // description, low enough that a wrong file fails fast.
 const maxInputBytes = 32 << 20
 
-const initUsage = `[--openapi FILE | --routes FILE] [--namespace NS] [--waypoint NAME | --selector k=v,...] [--no-wasm] [-o FILE|-]
+const initUsage = `[--openapi FILE | --routes FILE | --from-routes PATH...] [--namespace NS] [--waypoint NAME | --selector k=v,...] [--no-wasm] [--side waypoint|gateway|client] [-o FILE|-]
 
 Writes the Istio classification for the routes of an OpenAPI 3.0/3.1
 document (YAML or JSON) or of a route list (one "METHOD /path [VALUE]" per
 line): an attributegen WasmPlugin and a Telemetry that tags request counts
 and durations with the route, or with --no-wasm a single Telemetry whose tag
 is a CEL expression. FILE may be - for standard input.
+
+With --from-routes, the routes are the mesh's own: the HTTPRoutes,
+GRPCRoutes and VirtualServices in PATH... (files, directories, -), and the
+Telemetry tags metrics with the name istiod gives the route that matched
+(xds.route_name), no WasmPlugin needed. --side says where: the waypoint of
+the routes' Services (default; --waypoint names it, else the Namespace
+label or the Services themselves are targeted), the Gateways they attach
+to, or the client sidecars of --namespace (--selector narrows them). Rules
+without a name get one suggested, on stderr and in the header.
 `
 
 // initFlags are the flags of `bundlegen init`.
 type initFlags struct {
 	openAPI, routes, output string
 	selector                string
-	maxRoutes               int
-	basePath                string
-	opts                    scaffold.Options
+	// fromRoutes reads route objects from the positional paths, for a
+	// Telemetry reading xds.route_name on side.
+	fromRoutes bool
+	side       string
+	maxRoutes  int
+	basePath   string
+	opts       scaffold.Options
 }
 
 func runInit(_ context.Context, env *Env, args []string) error {
-	f, err := parseInitFlags(env, args)
+	f, paths, err := parseInitFlags(env, args)
 	if err != nil {
 		return err
+	}
+	if f.fromRoutes {
+		return initFromRoutes(env, f, paths)
 	}
 	routes, err := readRoutes(env, f)
 	if err != nil {
@@ -53,7 +69,7 @@ func runInit(_ context.Context, env *Env, args []string) error {
 	return writeOutput(env, f.output, data)
 }
 
-func parseInitFlags(env *Env, args []string) (*initFlags, error) {
+func parseInitFlags(env *Env, args []string) (*initFlags, []string, error) {
 	f := &initFlags{}
 	fs := newFlagSet(env, "init", initUsage)
 	fs.StringVar(&f.openAPI, "openapi", "", "OpenAPI 3.0/3.1 `FILE` (YAML or JSON) to read the routes from")
@@ -69,23 +85,27 @@ func parseInitFlags(env *Env, args []string) (*initFlags, error) {
 	fs.StringVar(&f.basePath, "base-path", "", "`PREFIX` for every path, e.g. the path of the spec's servers URL (/v1)")
 	fs.IntVar(&f.maxRoutes, "max-routes", scaffold.DefaultMaxRoutes, "refuse inputs with more routes than `N`")
 	fs.StringVar(&f.output, "o", "-", "write to `FILE` (- for standard output)")
+	fromRoutesFlags(fs.FlagSet, f)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
-		return nil, err
-	}
-	if len(rest) > 0 {
-		return nil, usageError(fmt.Errorf("init: unexpected argument %q (the input is given with --openapi or --routes)", rest[0]))
-	}
-	if (f.openAPI == "") == (f.routes == "") {
-		return nil, usageError(errors.New("init: give exactly one of --openapi FILE and --routes FILE"))
-	}
-	if f.maxRoutes <= 0 {
-		return nil, usageError(fmt.Errorf("init: --max-routes %d: want a positive number", f.maxRoutes))
+		return nil, nil, err
 	}
 	if f.opts.Selector, err = parseLabels(f.selector); err != nil {
-		return nil, usageError(fmt.Errorf("init: --selector: %w", err))
+		return nil, nil, usageError(fmt.Errorf("init: --selector: %w", err))
 	}
-	return f, nil
+	if f.fromRoutes {
+		return f, rest, checkFromRoutes(fs.FlagSet, f, rest)
+	}
+	if len(rest) > 0 {
+		return nil, nil, usageError(fmt.Errorf("init: unexpected argument %q (the input is given with --openapi, --routes or --from-routes)", rest[0]))
+	}
+	if (f.openAPI == "") == (f.routes == "") {
+		return nil, nil, usageError(errors.New("init: give exactly one of --openapi FILE, --routes FILE and --from-routes PATH..."))
+	}
+	if f.maxRoutes <= 0 {
+		return nil, nil, usageError(fmt.Errorf("init: --max-routes %d: want a positive number", f.maxRoutes))
+	}
+	return f, nil, nil
 }
 
 // readRoutes reads and parses the input named by the flags.

@@ -142,7 +142,7 @@ func TestInitErrors(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"no input", "", []string{"--waypoint", "w"}, "give exactly one of --openapi FILE and --routes FILE"},
+		{"no input", "", []string{"--waypoint", "w"}, "give exactly one of --openapi FILE, --routes FILE and --from-routes PATH..."},
 		{"two inputs", "", []string{"--openapi", petstore, "--routes", petstore, "--waypoint", "w"}, "give exactly one of"},
 		{"positional", "", []string{"--openapi", petstore, "extra"}, `unexpected argument "extra"`},
 		{"missing file", "", []string{"--openapi", missing, "--waypoint", "w"}, missing},
@@ -243,7 +243,7 @@ func TestInitOutputIsClean(t *testing.T) {
 					t.Errorf("lint: %s %s: %s", d.Severity, d.Code, d.Message)
 				}
 			}
-			inv, err := readInventory(&Env{}, aenv, []string{out})
+			inv, err := readInventory(&Env{}, aenv, input{paths: []string{out}})
 			if err != nil {
 				t.Fatal(err)
 			}

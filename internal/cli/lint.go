@@ -9,11 +9,13 @@ import (
 	"github.com/routebundle/routebundle/policy"
 )
 
-const lintUsage = `[-o text|json] [--root-namespace NS] [PATH...]
+const lintUsage = `[-o text|json] [--root-namespace NS] [--example NAME | PATH...]
 
-Reads WasmPlugin, Telemetry, Gateway and Namespace objects from the PATHs
-(files, directories, - for standard input; the embedded podinfo example
-when none is given) and reports every finding, one line each:
+Reads WasmPlugin, Telemetry, Gateway and Namespace objects, and the route
+objects (HTTPRoute, GRPCRoute, VirtualService) and Services a tag reading
+xds.route_name needs, from the PATHs (files, directories, - for standard
+input; the embedded example when none is given: --example, podinfo by
+default) and reports every finding, one line each:
 file:line: severity code object: message [field]. docs/diagnostics.md
 lists the codes. Exits 1 when a finding is an error, 2 on unreadable input.
 `
@@ -24,8 +26,9 @@ lists the codes. Exits 1 when a finding is an error, 2 on unreadable input.
 func runLint(_ context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "lint", lintUsage)
 	format := fs.String("o", "text", "output format: text or json")
-	var root string
+	var root, example string
 	rootNamespaceFlag(fs.FlagSet, &root)
+	exampleFlag(fs.FlagSet, &example)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -33,7 +36,7 @@ func runLint(_ context.Context, env *Env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return usageError(fmt.Errorf("lint: -o %q: want text or json", *format))
 	}
-	_, inv, err := loadInventory(env, paths, inventory.WithRootNamespace(root))
+	_, inv, err := loadInventory(env, input{paths: paths, example: example}, inventory.WithRootNamespace(root))
 	if err != nil {
 		return err
 	}

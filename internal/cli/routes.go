@@ -51,7 +51,7 @@ func runRoutes(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, inv, err := loadInventory(env, paths)
+	_, inv, err := loadInventory(env, input{paths: paths})
 	if err != nil {
 		return err
 	}
