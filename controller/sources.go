@@ -62,6 +62,7 @@ func (c *Controller) waitForCRDs(ctx context.Context, kinds []kind) error {
 	wait := c.opts.CRDRetry
 	for {
 		var missing []string
+		var absentKinds []kind
 		var lookupErr error
 		for _, k := range kinds {
 			ok, err := c.installed(k)
@@ -72,22 +73,27 @@ func (c *Controller) waitForCRDs(ctx context.Context, kinds []kind) error {
 			}
 			if !ok {
 				missing = append(missing, k.crd())
-				// Said at once, then about every CRDRetryMax.
-				if wait == c.opts.CRDRetry || wait == c.opts.CRDRetryMax {
-					c.log.Error("CRD not installed: routebundle waits for it and is not ready until it is",
-						"crd", k.crd(), "kind", k.gvk.Kind, "apiVersion", k.gvk.GroupVersion().String(), "retryIn", wait.String())
-				}
+				absentKinds = append(absentKinds, k)
 			}
 		}
 		if len(missing) == 0 {
 			return nil
 		}
-		if lookupErr != nil {
-			c.log.Error("cannot ask the API server for its resources; retrying", "error", lookupErr, "retryIn", wait.String())
-		}
+		// The readiness probe says why before the logs do, so that whoever
+		// reads a log line finds the probe agreeing.
 		c.mu.Lock()
 		c.waiting = "waiting for CRDs: " + strings.Join(missing, ", ")
 		c.mu.Unlock()
+		// Said at once, then about every CRDRetryMax.
+		if wait == c.opts.CRDRetry || wait == c.opts.CRDRetryMax {
+			for _, k := range absentKinds {
+				c.log.Error("CRD not installed: routebundle waits for it and is not ready until it is",
+					"crd", k.crd(), "kind", k.gvk.Kind, "apiVersion", k.gvk.GroupVersion().String(), "retryIn", wait.String())
+			}
+		}
+		if lookupErr != nil {
+			c.log.Error("cannot ask the API server for its resources; retrying", "error", lookupErr, "retryIn", wait.String())
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
