@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/policy"
 	"github.com/routebundle/routebundle/series"
 )
@@ -28,11 +29,11 @@ type target struct {
 // (a classification gap is the unknown-share alert's business).
 func targets(u *unit) []target {
 	overrides := u.policy.Overrides()
-	set := target{filter: []*labels.Matcher{neq(u.tag, series.UnknownRoute)}, policy: u.policy.Set}
+	set := target{filter: []*labels.Matcher{pql.Neq(u.tag, series.UnknownRoute)}, policy: u.policy.Set}
 	out := make([]target, 0, len(overrides)+1)
 	for _, v := range overrides {
-		set.filter = append(set.filter, neq(u.tag, v))
-		out = append(out, target{route: v, filter: []*labels.Matcher{eq(u.tag, v)}, policy: u.policy.Routes[v]})
+		set.filter = append(set.filter, pql.Neq(u.tag, v))
+		out = append(out, target{route: v, filter: []*labels.Matcher{pql.Eq(u.tag, v)}, policy: u.policy.Routes[v]})
 	}
 	return append([]target{set}, out...)
 }
@@ -113,7 +114,7 @@ func errorRatioAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 	e := and(compare(parser.GTR, u.recorded(series.ErrorRatio5m, t.filter...), p.ErrorRatio),
 		gate(u, t, shortWindow), u.by()...)
 	return rulefmt.Rule{
-		Alert: series.AlertRouteErrorRatioHigh, Expr: e.String(), For: p.ErrorFor,
+		Alert: series.AlertRouteErrorRatioHigh, Expr: u.withRoutingLabels(e, t.route == "").String(), For: p.ErrorFor,
 		Labels: u.routeLabels(t, c.Severities.ErrorRatio),
 		Annotations: u.annotations(c, true,
 			"Route "+u.routeRef()+" fails {{ $value | humanizePercentage }} of its requests",
@@ -124,10 +125,10 @@ func errorRatioAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 
 func latencyAlert(u *unit, c *compiled, t target) rulefmt.Rule {
 	p := t.policy
-	p99 := u.recorded(series.DurationQuantile5m, append(t.filter, eq(series.LabelQuantile, "0.99"))...)
+	p99 := u.recorded(series.DurationQuantile5m, append(t.filter, pql.Eq(series.LabelQuantile, "0.99"))...)
 	e := and(compare(parser.GTR, p99, p.LatencyP99Ms), gate(u, t, shortWindow), u.by()...)
 	return rulefmt.Rule{
-		Alert: series.AlertRouteLatencyP99High, Expr: e.String(), For: p.LatencyFor,
+		Alert: series.AlertRouteLatencyP99High, Expr: u.withRoutingLabels(e, t.route == "").String(), For: p.LatencyFor,
 		Labels: u.routeLabels(t, c.Severities.Latency),
 		Annotations: u.annotations(c, true,
 			"Route "+u.routeRef()+` has a p99 latency of {{ $value | printf "%.0f" }}ms`,
@@ -158,7 +159,7 @@ func burnAlert(u *unit, c *compiled, t target, name, severity string, windows []
 			formatFloat(w.factor), w.long, w.short, formatFloat(math.Round(w.budgetDays*10)/10)))
 	}
 	return rulefmt.Rule{
-		Alert: name, Expr: e.String(),
+		Alert: name, Expr: u.withRoutingLabels(e, t.route == "").String(),
 		Labels: u.routeLabels(t, severity),
 		Annotations: u.annotations(c, true,
 			"Route "+u.routeRef()+" is burning its error budget: {{ $value | humanizePercentage }} errors",
@@ -175,14 +176,10 @@ func unknownShareAlert(u *unit, c *compiled) rulefmt.Rule {
 	if p.MinRequestRate > 0 {
 		traffic = compare(parser.GTE, sumBy(u.recorded(series.RequestsRate5m), perWorkload...), p.MinRequestRate)
 	}
-	e := and(compare(parser.GTR, share, p.UnknownRatio), traffic, perWorkload...)
+	e := u.withRoutingLabels(and(compare(parser.GTR, share, p.UnknownRatio), traffic, perWorkload...), false)
 	return rulefmt.Rule{
 		Alert: series.AlertWorkloadUnknownRoutes, Expr: e.String(), For: p.UnknownFor,
-		Labels: map[string]string{
-			series.AlertLabelSeverity:  c.Severities.UnknownShare,
-			series.AlertLabelNamespace: "{{ $labels." + series.LabelWorkloadNamespace + " }}",
-			series.AlertLabelWorkload:  "{{ $labels." + series.LabelWorkload + " }}",
-		},
+		Labels: map[string]string{series.AlertLabelSeverity: c.Severities.UnknownShare},
 		Annotations: u.annotations(c, false,
 			"{{ $value | humanizePercentage }} of the requests to "+workloadRef+" match no route",
 			fmt.Sprintf("The route tag %s has been %q for more than %s of the workload's requests for %s: "+
@@ -199,20 +196,35 @@ func (u *unit) routeRef() string {
 	return `"{{ index $labels ` + strconv.Quote(u.tag) + ` }}" of ` + workloadRef
 }
 
-// routeLabels are the routing labels of a route alert. A rule of one
-// overridden route spells its route as a literal, which also keeps it apart
-// from the set-wide rule of the same name for promtool's duplicate check.
+// routeLabels are the labels a route alert rule sets itself: its severity
+// and, for the rule of one overridden route, the route spelled as a literal
+// (which also keeps it apart from the set-wide rule of the same name for
+// promtool's duplicate check). The namespace, workload and set-wide route
+// labels come from the expression (see withRoutingLabels).
 func (u *unit) routeLabels(t target, severity string) map[string]string {
-	route := "{{ index $labels " + strconv.Quote(u.tag) + " }}"
+	m := map[string]string{series.AlertLabelSeverity: severity}
 	if t.route != "" {
-		route = literal(t.route)
+		m[series.AlertLabelRoute] = literal(t.route)
 	}
-	return map[string]string{
-		series.AlertLabelSeverity:  severity,
-		series.AlertLabelNamespace: "{{ $labels." + series.LabelWorkloadNamespace + " }}",
-		series.AlertLabelWorkload:  "{{ $labels." + series.LabelWorkload + " }}",
-		series.AlertLabelRoute:     route,
+	return m
+}
+
+// withRoutingLabels copies the alert's routing labels (namespace, workload
+// and, with route, the route) from the labels of the series that e returns:
+// label_join of a single label copies its value verbatim. Prometheus expands
+// every label and annotation of every active alert as a Go template at every
+// evaluation, parsing it anew each time; a label the expression copies costs
+// a fraction of that. The route is copied first, so that a route tag named
+// like another routing label still yields the route.
+func (u *unit) withRoutingLabels(e parser.Expr, route bool) parser.Expr {
+	copyLabel := func(e parser.Expr, dst, src string) parser.Expr {
+		return pql.Call("label_join", e, pql.Str(dst), pql.Str(""), pql.Str(src))
 	}
+	if route {
+		e = copyLabel(e, series.AlertLabelRoute, u.tag)
+	}
+	e = copyLabel(e, series.AlertLabelNamespace, series.LabelWorkloadNamespace)
+	return copyLabel(e, series.AlertLabelWorkload, series.LabelWorkload)
 }
 
 func (u *unit) annotations(c *compiled, perRoute bool, summary, description string) map[string]string {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/teststorage"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/series"
 )
@@ -149,17 +150,17 @@ func rawPerRoute(s synth, c *compiled, units []*unit, windows []series.Window, l
 		for _, route := range s.routeValues()[:s.routes] {
 			for _, w := range windows {
 				rate := func(extra ...*labels.Matcher) parser.Expr {
-					return rawRate(u, w, append(extra, eq(u.tag, route))...)
+					return rawRate(u, w, append(extra, pql.Eq(u.tag, route))...)
 				}
 				errs := rate(c.errorMatchers...)
-				out = append(out, rate().String(), errs.String(), binary(parser.DIV, errs, rate()).String())
+				out = append(out, rate().String(), errs.String(), pql.Binary(parser.DIV, errs, rate()).String())
 				if !latency {
 					continue
 				}
 				for _, q := range series.Quantiles() {
-					buckets := sumBy(rangeCall("rate", u.raw(series.IstioRequestDurationBucket, eq(u.tag, route)), duration(w)),
+					buckets := sumBy(pql.RangeCall("rate", u.raw(series.IstioRequestDurationBucket, pql.Eq(u.tag, route)), duration(w)),
 						append(u.by(), series.LabelLE)...)
-					out = append(out, call("histogram_quantile", number(quantileValue(q)), buckets).String())
+					out = append(out, pql.Call("histogram_quantile", pql.Number(quantileValue(q)), buckets).String())
 				}
 			}
 		}
@@ -173,9 +174,9 @@ func rawPerRoute(s synth, c *compiled, units []*unit, windows []series.Window, l
 func unknownShareRaw(u *unit) parser.Expr {
 	perWorkload := []string{series.LabelWorkloadNamespace, series.LabelWorkload}
 	rate := func(extra ...*labels.Matcher) parser.Expr {
-		return sumBy(rangeCall("rate", u.raw(series.IstioRequestsTotal, extra...), duration(shortWindow)), perWorkload...)
+		return sumBy(pql.RangeCall("rate", u.raw(series.IstioRequestsTotal, extra...), duration(shortWindow)), perWorkload...)
 	}
-	return binary(parser.DIV, rate(eq(u.tag, series.UnknownRoute)), rate())
+	return pql.Binary(parser.DIV, rate(pql.Eq(u.tag, series.UnknownRoute)), rate())
 }
 
 type benchEnv struct {

@@ -51,6 +51,7 @@ type RuleFile struct {
 const (
 	groupRecording = "recording"
 	groupSLO       = "slo"
+	groupLong      = "slo-long"
 	groupPeriod    = "slo-period"
 	groupAlerts    = "alerts"
 )
@@ -108,8 +109,9 @@ func buildFile(u *unit, c *compiled) RuleFile {
 	}
 	add(groupRecording, c.Interval, recordingRules(u, c))
 	if u.hasObjective() {
-		add(groupSLO, c.Interval, sloRules(u, c))
-		add(groupPeriod, c.periodInterval(), periodRules(u, c))
+		add(groupSLO, c.Interval, sloRules(u, c, groupSLO))
+		add(groupLong, c.slowInterval(c.LongInterval), sloRules(u, c, groupLong))
+		add(groupPeriod, c.slowInterval(c.PeriodInterval), sloRules(u, c, groupPeriod))
 	}
 	add(groupAlerts, c.Interval, alertRules(u, c))
 	return f

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/util/teststorage"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/policy"
 	"github.com/routebundle/routebundle/series"
@@ -46,7 +47,7 @@ func rawWindow(u *unit, c *compiled, name string, w series.Window) string {
 	case series.ErrorsRate(w):
 		return rate(c.errorMatchers...).String()
 	}
-	return binary(parser.DIV, rate(c.errorMatchers...), rate()).String()
+	return pql.Binary(parser.DIV, rate(c.errorMatchers...), rate()).String()
 }
 
 // counters are Istio request counters of routes, scraped once a minute:
@@ -213,8 +214,12 @@ func (sc exactScenario) run(t *testing.T) {
 		w.advance(at)
 		for _, win := range sc.windows {
 			for _, name := range []string{series.RequestsRate(win), series.ErrorsRate(win), series.ErrorRatio(win)} {
+				// A window of a slower group is compared at the time of its
+				// latest evaluation.
+				recordedAt := w.value("timestamp(" + selector(name, tag, "steady") + ")")
+				evalAt := time.Unix(0, 0).UTC().Add(time.Duration(recordedAt * float64(time.Second)))
 				raw := rawWindow(units[0], &c, name, win)
-				for _, want := range w.query(raw) {
+				for _, want := range w.queryAt(raw, evalAt) {
 					route := want.Metric.Get(tag)
 					got := w.query(selector(name, tag, route))
 					if len(got) != 1 {

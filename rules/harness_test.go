@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -123,7 +124,13 @@ func (w *world) advance(until time.Duration) {
 // query evaluates expr at the current time.
 func (w *world) query(expr string) promql.Vector {
 	w.t.Helper()
-	q, err := w.engine.NewInstantQuery(context.Background(), w.storage, nil, expr, w.now)
+	return w.queryAt(expr, w.now)
+}
+
+// queryAt evaluates expr at time at.
+func (w *world) queryAt(expr string, at time.Time) promql.Vector {
+	w.t.Helper()
+	q, err := w.engine.NewInstantQuery(context.Background(), w.storage, nil, expr, at)
 	if err != nil {
 		w.t.Fatalf("query %s: %v", expr, err)
 	}
@@ -224,9 +231,9 @@ func closeTo(got, want, rel float64) bool {
 func selector(name string, kv ...string) string {
 	ms := make([]*labels.Matcher, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
-		ms = append(ms, eq(kv[i], kv[i+1]))
+		ms = append(ms, pql.Eq(kv[i], kv[i+1]))
 	}
-	return vector(name, ms...).String()
+	return pql.Vector(name, ms...).String()
 }
 
 // mustParse parses expr and fails the test when the parser rejects it.

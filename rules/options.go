@@ -36,10 +36,14 @@ type Options struct {
 	// Interval is the evaluation interval of the generated groups; 0 uses
 	// Prometheus' global evaluation_interval. Default 0.
 	Interval model.Duration `yaml:"interval"`
+	// LongInterval is the evaluation interval of the group that records
+	// the 2h, 6h, 1d and 3d windows the burn-rate alerts read, never faster
+	// than Interval. It must stay under Prometheus' lookback of 5m, so that
+	// an instant query always finds a sample. Default 2m.
+	LongInterval model.Duration `yaml:"longInterval"`
 	// PeriodInterval is the evaluation interval of the group that records
-	// the 30d rates of the error budget (never faster than Interval). It
-	// must stay under Prometheus' lookback of 5m, so that an instant query
-	// always finds a sample. Default 2m.
+	// the 30d rates of the error budget, never faster than Interval; under
+	// 5m like LongInterval. Default 2m.
 	PeriodInterval model.Duration `yaml:"periodInterval"`
 	// GrafanaURL is the base URL of Grafana (https://grafana.example.com).
 	// When set, and the bundle builder provides DashboardUID, every alert
@@ -77,6 +81,9 @@ type Severities struct {
 // DefaultErrorSelector counts 5xx responses as errors.
 const DefaultErrorSelector = `response_code=~"5.."`
 
+// DefaultLongInterval is how often the 2h to 3d windows are evaluated by default.
+const DefaultLongInterval = model.Duration(2 * time.Minute)
+
 // DefaultPeriodInterval is how often the 30d rates are evaluated by default.
 const DefaultPeriodInterval = model.Duration(2 * time.Minute)
 
@@ -92,6 +99,7 @@ func DefaultOptions() Options {
 	return Options{
 		Release:        DefaultRelease,
 		ErrorSelector:  DefaultErrorSelector,
+		LongInterval:   DefaultLongInterval,
 		PeriodInterval: DefaultPeriodInterval,
 		Severities: Severities{
 			ErrorRatio: "warning", Latency: "warning", Page: "critical", Ticket: "warning", UnknownShare: "info",
@@ -119,8 +127,13 @@ func (o Options) compile() (compiled, error) {
 	if c.grafanaURL, err = checkGrafanaURL(o.GrafanaURL); err != nil {
 		errs = append(errs, fmt.Errorf("grafanaURL: %w", err))
 	}
-	if o.PeriodInterval <= 0 || o.PeriodInterval >= lookback {
-		errs = append(errs, fmt.Errorf("periodInterval: %s: want more than 0s and less than %s", o.PeriodInterval, lookback))
+	for _, iv := range []struct {
+		name string
+		v    model.Duration
+	}{{"longInterval", o.LongInterval}, {"periodInterval", o.PeriodInterval}} {
+		if iv.v <= 0 || iv.v >= lookback {
+			errs = append(errs, fmt.Errorf("%s: %s: want more than 0s and less than %s", iv.name, iv.v, lookback))
+		}
 	}
 	if err := o.Defaults.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("defaults: %w", err))
@@ -136,10 +149,10 @@ func (o Options) compile() (compiled, error) {
 	return c, errors.Join(errs...)
 }
 
-// periodInterval is the interval of the 30d group: PeriodInterval, or the
-// interval of the other groups where that is slower.
-func (c *compiled) periodInterval() model.Duration {
-	return max(c.PeriodInterval, c.Interval)
+// slowInterval is the interval of a group of long windows: its own
+// interval, or the interval of the other groups where that is slower.
+func (c *compiled) slowInterval(own model.Duration) model.Duration {
+	return max(own, c.Interval)
 }
 
 // parseErrorSelector reads label matchers, with or without the braces.

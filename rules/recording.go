@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -47,7 +48,7 @@ func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
 		u.record(series.RequestsRate5m, rate(series.IstioRequestsTotal)),
 		// A route without errors records 0, not nothing: the long windows
 		// average this series, and gaps would bias them upwards.
-		u.record(series.ErrorsRate5m, or(rate(series.IstioRequestsTotal, c.errorMatchers...), scale(0, requests), u.by()...)),
+		u.record(series.ErrorsRate5m, or(rate(series.IstioRequestsTotal, c.errorMatchers...), pql.Scale(0, requests), u.by()...)),
 		u.record(series.ErrorRatio5m, ratio(u.recorded(series.ErrorsRate5m), requests)),
 	}
 	if u.latency {
@@ -59,16 +60,16 @@ func recordingRules(u *unit, c *compiled) []rulefmt.Rule {
 // ratio divides errors by requests where there were requests; a route
 // without traffic has no ratio rather than NaN.
 func ratio(errors, requests parser.Expr) parser.Expr {
-	return binary(parser.DIV, errors, compare(parser.GTR, requests, 0))
+	return pql.Binary(parser.DIV, errors, compare(parser.GTR, requests, 0))
 }
 
 func latencyRules(u *unit) []rulefmt.Rule {
 	buckets := sumBy(
-		rangeCall("rate", u.raw(series.IstioRequestDurationBucket), duration(shortWindow)),
+		pql.RangeCall("rate", u.raw(series.IstioRequestDurationBucket), duration(shortWindow)),
 		append(u.by(), series.LabelLE)...)
 	out := []rulefmt.Rule{u.record(series.DurationBucketRate5m, buckets)}
 	for _, q := range series.Quantiles() {
-		e := call("histogram_quantile", number(quantileValue(q)), u.recorded(series.DurationBucketRate5m))
+		e := pql.Call("histogram_quantile", pql.Number(quantileValue(q)), u.recorded(series.DurationBucketRate5m))
 		out = append(out, u.record(series.DurationQuantile5m, e, series.LabelQuantile, q))
 	}
 	return out
@@ -79,8 +80,8 @@ func latencyRules(u *unit) []rulefmt.Rule {
 func unknownShareRule(u *unit) rulefmt.Rule {
 	perWorkload := []string{series.LabelWorkloadNamespace, series.LabelWorkload}
 	all := sumBy(u.recorded(series.RequestsRate5m), perWorkload...)
-	unknown := sumBy(u.recorded(series.RequestsRate5m, eq(u.tag, series.UnknownRoute)), perWorkload...)
-	e := binary(parser.DIV, or(unknown, scale(0, all)), compare(parser.GTR, all, 0))
+	unknown := sumBy(u.recorded(series.RequestsRate5m, pql.Eq(u.tag, series.UnknownRoute)), perWorkload...)
+	e := pql.Binary(parser.DIV, or(unknown, pql.Scale(0, all)), compare(parser.GTR, all, 0))
 	return u.record(series.UnknownRatio5m, e)
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -15,5 +16,5 @@ import (
 func responsesRule(u *unit) rulefmt.Rule {
 	by := append(slices.Clip(u.by()), series.LabelResponseCode)
 	return u.record(series.ResponsesRate5m,
-		sumBy(rangeCall("rate", u.raw(series.IstioRequestsTotal), duration(shortWindow)), by...))
+		sumBy(pql.RangeCall("rate", u.raw(series.IstioRequestsTotal), duration(shortWindow)), by...))
 }

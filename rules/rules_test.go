@@ -107,8 +107,9 @@ func TestRuleCountIsFixedPerSet(t *testing.T) {
 		t.Errorf("2 routes: %d+%d rules, 1000 routes: %d+%d", rec2, alert2, rec1000, alert1000)
 	}
 	// 5m: requests, errors, ratio, buckets, 3 quantiles, by response code,
-	// unknown share; 3 per long window.
-	if want := 9 + 3*len(derivedWindows()); rec2 != want {
+	// unknown share; 3 per long window; 30d sums its older blocks in two
+	// runs, of requests and of errors.
+	if want := 9 + 3*len(derivedWindows()) + 4; rec2 != want {
 		t.Errorf("recording rules: %d, want %d", rec2, want)
 	}
 	// error ratio, latency, page, ticket, unknown share.
@@ -244,6 +245,8 @@ func TestOptions(t *testing.T) {
 		{"template url", func(o *Options) { o.GrafanaURL = "https://g/{{ .x }}" }, "grafanaURL"},
 		{"defaults", func(o *Options) { o.Defaults.ErrorRatio = 2 }, "defaults"},
 		{"severity", func(o *Options) { o.Severities.Page = "" }, "severities.page"},
+		{"long interval", func(o *Options) { o.LongInterval = lookback }, "longInterval"},
+		{"period interval", func(o *Options) { o.PeriodInterval = 0 }, "periodInterval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := DefaultOptions()
@@ -277,7 +280,10 @@ func TestObjectsAndErrorSelector(t *testing.T) {
 		}
 		for _, g := range pr.Spec.Groups {
 			want := "30s"
-			if strings.HasSuffix(g.Name, "-"+groupPeriod) {
+			switch {
+			case strings.HasSuffix(g.Name, "-"+groupLong):
+				want = DefaultLongInterval.String()
+			case strings.HasSuffix(g.Name, "-"+groupPeriod):
 				want = DefaultPeriodInterval.String()
 			}
 			if g.Interval == nil || string(*g.Interval) != want {

@@ -3,7 +3,6 @@ package rules
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/policy"
 	"github.com/routebundle/routebundle/series"
@@ -265,10 +265,10 @@ func (u *unit) by() []string {
 func (u *unit) namespaces() []*labels.Matcher {
 	ms := make([]*labels.Matcher, 0, len(u.exclude)+2)
 	if u.namespace != "" {
-		ms = append(ms, eq(series.LabelWorkloadNamespace, u.namespace))
+		ms = append(ms, pql.Eq(series.LabelWorkloadNamespace, u.namespace))
 	}
 	for _, ns := range u.exclude {
-		ms = append(ms, neq(series.LabelWorkloadNamespace, ns))
+		ms = append(ms, pql.Neq(series.LabelWorkloadNamespace, ns))
 	}
 	return ms
 }
@@ -280,19 +280,15 @@ func (u *unit) namespaces() []*labels.Matcher {
 func (u *unit) scope() []*labels.Matcher {
 	ms := u.namespaces()
 	if len(u.apps) > 0 {
-		quoted := make([]string, len(u.apps))
-		for i, a := range u.apps {
-			quoted[i] = regexp.QuoteMeta(a)
-		}
-		ms = append(ms, labels.MustNewMatcher(labels.MatchRegexp, series.LabelApp, strings.Join(quoted, "|")))
+		ms = append(ms, pql.Re(series.LabelApp, pql.OneOf(u.apps)))
 	}
-	return append(ms, neq(u.tag, ""))
+	return append(ms, pql.Neq(u.tag, ""))
 }
 
 // raw selects an Istio metric as the server side reports it.
 func (u *unit) raw(metric string, extra ...*labels.Matcher) *parser.VectorSelector {
 	ms := append(u.scope(), u.reporter())
-	return vector(metric, append(ms, extra...)...)
+	return pql.Vector(metric, append(ms, extra...)...)
 }
 
 // recorded selects one of the unit's recorded series. They carry the
@@ -300,8 +296,8 @@ func (u *unit) raw(metric string, extra ...*labels.Matcher) *parser.VectorSelect
 // from one postings list, where tag!="" would merge the lists of every
 // route value of the mesh.
 func (u *unit) recorded(name string, extra ...*labels.Matcher) *parser.VectorSelector {
-	ms := append(u.namespaces(), eq(series.LabelRouteTag, u.tag))
-	return vector(name, append(ms, extra...)...)
+	ms := append(u.namespaces(), pql.Eq(series.LabelRouteTag, u.tag))
+	return pql.Vector(name, append(ms, extra...)...)
 }
 
 // hasObjective reports whether any route of the unit has an SLO.

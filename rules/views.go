@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/routebundle/routebundle/diag"
+	"github.com/routebundle/routebundle/internal/pql"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -30,9 +31,9 @@ const CodeMixedViews = "RB314"
 // reporter selects the side of the unit's requests.
 func (u *unit) reporter() *labels.Matcher {
 	if u.source {
-		return eq(series.LabelReporter, series.ClientReporter)
+		return pql.Eq(series.LabelReporter, series.ClientReporter)
 	}
-	return labels.MustNewMatcher(labels.MatchRegexp, series.LabelReporter, series.ServerReporters)
+	return pql.Re(series.LabelReporter, series.ServerReporters)
 }
 
 // separateViews drops the client-side units whose tag a mesh-wide

@@ -95,6 +95,16 @@ const UnknownRatio5m = "workload:istio_requests_route_unknown:ratio_rate5m"
 // ResponsesRate5m is the per-route request rate split by response code.
 const ResponsesRate5m = "route_code:istio_requests:rate5m"
 
+// Blocks is the series that sums a run of older blocks of the chained
+// window that name is recorded over (route:istio_requests:rate30d_blocks
+// sums 3d rates of 12 to 21 days ago). Internal to the rules: only the rule
+// of name reads it, at the time it was written.
+func Blocks(name string) string { return name + "_blocks" }
+
+// LabelBlock tells apart the blocks of a chained window, and the runs of
+// Blocks: the index of a run's first block, 0 the newest.
+const LabelBlock = "routebundle_block"
+
 // LabelRouteTag is on every recorded series: it names the route tag
 // (route_name, request_operation, ...) the series is split by, so that two
 // classifications of one workload stay apart, and so that rules select their
