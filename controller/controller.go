@@ -73,6 +73,11 @@ type Options struct {
 	CRDRetry, CRDRetryMax time.Duration
 	// Recorder receives the controller's measurements (default NopRecorder).
 	Recorder Recorder
+	// Published, when set, is called with every inventory the controller
+	// publishes (see Inventory), in order, from the pass that built it: the
+	// exporter reports on the configuration as soon as it changes. It must
+	// not modify inv, and should return quickly.
+	Published func(inv *inventory.Inventory)
 	// Logger receives structured logs (default: discarded).
 	Logger *slog.Logger
 }

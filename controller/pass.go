@@ -186,7 +186,11 @@ func (c *Controller) sync(ctx context.Context, p *plan, render func(int) bool) (
 func (c *Controller) publish(next func(prev *inventory.Inventory) *inventory.Inventory) {
 	c.invMu.Lock()
 	defer c.invMu.Unlock()
-	c.inv.Store(next(c.inv.Load()))
+	inv := next(c.inv.Load())
+	c.inv.Store(inv)
+	if c.opts.Published != nil {
+		c.opts.Published(inv)
+	}
 }
 
 // runNamespacePass re-renders the objects of namespace ns from the sources

@@ -275,7 +275,10 @@ func (s *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (s *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	d, st := s.descs, &s.status
-	if s.opts.Prometheus == nil {
+	// Before its first cycle the loop has nothing to say: a replica that
+	// is not the leader never runs it (the leader reports the mesh), and
+	// must not report Prometheus as down.
+	if s.opts.Prometheus == nil || st.successes.Load()+st.failures.Load() == 0 {
 		return
 	}
 	up := 0.0

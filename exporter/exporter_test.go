@@ -548,19 +548,23 @@ func TestRecorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := e.Recorder()
-	r.ReconcileDone(120*time.Millisecond, nil)
-	r.ReconcileDone(time.Second, errors.New("conflict"))
-	r.ObjectsApplied("PrometheusRule", 3)
-	r.ObjectsPruned("ConfigMap", 1)
+	r.Pass("mesh", 120*time.Millisecond, nil)
+	r.Pass("namespace", time.Second, errors.New("conflict"))
+	for range 3 {
+		r.Applied("PrometheusRule")
+	}
+	r.Pruned("ConfigMap")
 	r.ApplyFailed("PodMonitor")
 	var nilRecorder *Recorder
-	nilRecorder.ReconcileDone(time.Second, nil) // a no-op, not a panic
+	nilRecorder.Pass("mesh", time.Second, nil) // a no-op, not a panic
 
 	const want = `
-# HELP routebundle_reconciles_total Reconciles of the bundle, by result (success, error).
+# HELP routebundle_reconciles_total Reconcile passes of the bundle, by pass (mesh, namespace) and result (success, error).
 # TYPE routebundle_reconciles_total counter
-routebundle_reconciles_total{result="error"} 1
-routebundle_reconciles_total{result="success"} 1
+routebundle_reconciles_total{pass="mesh",result="error"} 0
+routebundle_reconciles_total{pass="mesh",result="success"} 1
+routebundle_reconciles_total{pass="namespace",result="error"} 1
+routebundle_reconciles_total{pass="namespace",result="success"} 0
 # HELP routebundle_objects_applied_total Objects applied with server-side apply, by kind.
 # TYPE routebundle_objects_applied_total counter
 routebundle_objects_applied_total{kind="PrometheusRule"} 3
@@ -575,7 +579,7 @@ routebundle_apply_errors_total{kind="PodMonitor"} 1
 		"routebundle_reconciles_total", "routebundle_objects_applied_total", "routebundle_objects_pruned_total", "routebundle_apply_errors_total"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(e.Registry(), "routebundle_reconcile_duration_seconds"); n != 1 {
+	if n := testutil.CollectAndCount(e.Registry(), "routebundle_reconcile_duration_seconds"); n != 2 {
 		t.Errorf("duration histogram: %d series", n)
 	}
 	// Without Prometheus only configuration and controller metrics exist.

@@ -28,6 +28,7 @@ const (
 	lHealth    = "health"
 	lError     = "error"
 	lResult    = "result"
+	lPass      = "pass"
 )
 
 // descs are the exporter's descriptors, built once per Exporter.

@@ -6,14 +6,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Recorder counts the controller's work: reconciles and their duration,
-// objects applied and pruned, and apply errors, each by the object's kind
-// (PrometheusRule, PodMonitor, ServiceMonitor, ConfigMap: bounded by the
-// bundle). The controller calls it through an interface of its own; a nil
-// *Recorder records nothing. It is safe for concurrent use.
+// Recorder counts the controller's work: reconcile passes and their
+// duration by kind of pass (mesh, namespace), objects applied and pruned,
+// and apply errors, each by the object's kind (PrometheusRule, PodMonitor,
+// ServiceMonitor, ConfigMap: bounded by the bundle). It implements the
+// controller's Recorder interface, which package controller defines where
+// it is used; a nil *Recorder records nothing. It is safe for concurrent use.
 type Recorder struct {
 	reconciles  *prometheus.CounterVec
-	duration    prometheus.Histogram
+	duration    *prometheus.HistogramVec
 	applied     *prometheus.CounterVec
 	pruned      *prometheus.CounterVec
 	applyErrors *prometheus.CounterVec
@@ -28,12 +29,12 @@ const (
 func newRecorder() *Recorder {
 	r := &Recorder{
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "routebundle_reconciles_total", Help: "Reconciles of the bundle, by result (success, error).",
-		}, []string{lResult}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "routebundle_reconcile_duration_seconds", Help: "Wall time of a reconcile of the bundle.",
+			Name: "routebundle_reconciles_total", Help: "Reconcile passes of the bundle, by pass (mesh, namespace) and result (success, error).",
+		}, []string{lPass, lResult}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "routebundle_reconcile_duration_seconds", Help: "Wall time of a reconcile pass of the bundle, by pass (mesh, namespace).",
 			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
-		}),
+		}, []string{lPass}),
 		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "routebundle_objects_applied_total", Help: "Objects applied with server-side apply, by kind.",
 		}, []string{lKind}),
@@ -44,14 +45,24 @@ func newRecorder() *Recorder {
 			Name: "routebundle_apply_errors_total", Help: "Failed applies or deletes of an object, by kind.",
 		}, []string{lKind}),
 	}
-	// Both results exist from the start, so that rate() sees the first error.
-	r.reconciles.WithLabelValues(resultSuccess)
-	r.reconciles.WithLabelValues(resultError)
+	// Every result of both passes exists from the start, so that rate()
+	// sees the first error.
+	for _, pass := range []string{passMesh, passNamespace} {
+		r.reconciles.WithLabelValues(pass, resultSuccess)
+		r.reconciles.WithLabelValues(pass, resultError)
+	}
 	return r
 }
 
-// ReconcileDone records one reconcile that took d and ended with err.
-func (r *Recorder) ReconcileDone(d time.Duration, err error) {
+// Kinds of pass, as the controller names them (controller.ScopeMesh and
+// controller.ScopeNamespace).
+const (
+	passMesh      = "mesh"
+	passNamespace = "namespace"
+)
+
+// Pass records one reconcile pass of kind pass that took d and ended with err.
+func (r *Recorder) Pass(pass string, d time.Duration, err error) {
 	if r == nil {
 		return
 	}
@@ -59,21 +70,21 @@ func (r *Recorder) ReconcileDone(d time.Duration, err error) {
 	if err != nil {
 		result = resultError
 	}
-	r.reconciles.WithLabelValues(result).Inc()
-	r.duration.Observe(d.Seconds())
+	r.reconciles.WithLabelValues(pass, result).Inc()
+	r.duration.WithLabelValues(pass).Observe(d.Seconds())
 }
 
-// ObjectsApplied records n objects of kind applied.
-func (r *Recorder) ObjectsApplied(kind string, n int) {
-	if r != nil && n > 0 {
-		r.applied.WithLabelValues(kind).Add(float64(n))
+// Applied records one object of kind applied.
+func (r *Recorder) Applied(kind string) {
+	if r != nil {
+		r.applied.WithLabelValues(kind).Inc()
 	}
 }
 
-// ObjectsPruned records n objects of kind deleted by pruning.
-func (r *Recorder) ObjectsPruned(kind string, n int) {
-	if r != nil && n > 0 {
-		r.pruned.WithLabelValues(kind).Add(float64(n))
+// Pruned records one object of kind deleted by pruning.
+func (r *Recorder) Pruned(kind string) {
+	if r != nil {
+		r.pruned.WithLabelValues(kind).Inc()
 	}
 }
 

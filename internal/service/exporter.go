@@ -1,68 +1,60 @@
 package service
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"time"
 
 	"github.com/routebundle/routebundle/controller"
-	"github.com/routebundle/routebundle/inventory"
+	"github.com/routebundle/routebundle/exporter"
+	"github.com/routebundle/routebundle/internal/promapi"
 )
 
-// Exporter is where package exporter (issue 13) plugs into the service:
-// called once while the service is set up, it registers its collectors
-// with deps.Registry (the per-instance registry /metrics serves; Go and
-// process metrics already come from controller-runtime's registry, which is
-// gathered beside it), may add runnables to deps.Manager (its Prometheus
-// query loop; NeedLeaderElection false, so that every replica exports),
-// and returns the Recorder the controller reports its passes and applies to.
-type Exporter func(deps ExporterDeps) (controller.Recorder, error)
+// The exporter counts the controller's work through the controller's own
+// Recorder interface.
+var _ controller.Recorder = (*exporter.Recorder)(nil)
 
-// ExporterDeps is what the service hands the exporter.
-type ExporterDeps struct {
-	Registry prometheus.Registerer
-	Manager  manager.Manager
-	// Inventory returns the controller's current inventory (nil before its
-	// first pass); safe to call from any goroutine once the manager runs.
-	Inventory func() *inventory.Inventory
-	// PrometheusURL is --prometheus-url ("" when not given).
-	PrometheusURL string
-	// ExporterOnly is --exporter-only: the controller only reads.
-	ExporterOnly bool
-	Logger       *slog.Logger
+// ExporterOptions configure the exporter the service runs.
+type ExporterOptions struct {
+	// Prometheus is the server the exporter queries for route health and
+	// cardinality; without a URL it exports the configuration and the
+	// controller's work only.
+	Prometheus promapi.Options
+	// Interval between query cycles, and the Timeout of one (see
+	// exporter.Options; zero takes its defaults).
+	Interval, Timeout time.Duration
+	// SeenWindow: a configured route without requests over it is unseen.
+	SeenWindow time.Duration
 }
 
-// setupExporter calls the exporter, if the build has one, and returns the
-// controller's Recorder.
-func (s *Service) setupExporter(opts Options) (controller.Recorder, error) {
-	if opts.Exporter == nil {
-		if opts.PrometheusURL != "" || opts.ExporterOnly {
-			return nil, usageError{errors.New("--prometheus-url and --exporter-only need the exporter, which this build of routebundle does not include")}
+// newExporter builds the exporter; its query loop runs as a manager
+// runnable that needs the leader, like the controller: the leader holds
+// the mesh's inventory the exporter reports on, and one replica querying
+// Prometheus is enough.
+func newExporter(o ExporterOptions, log *slog.Logger) (*exporter.Exporter, error) {
+	opts := exporter.Options{Interval: o.Interval, Timeout: o.Timeout, SeenWindow: o.SeenWindow, Logger: log}
+	if o.Prometheus.URL != "" {
+		api, err := promapi.New(o.Prometheus)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--prometheus-url: %w", err)}
 		}
-		return controller.NopRecorder{}, nil
+		opts.Prometheus = api
 	}
-	rec, err := opts.Exporter(ExporterDeps{
-		Registry: s.registry,
-		Manager:  s.mgr,
-		// s.controller is set right after the exporter: the function is
-		// called only once the manager runs.
-		Inventory: func() *inventory.Inventory {
-			if s.controller == nil {
-				return nil
-			}
-			return s.controller.Inventory()
-		},
-		PrometheusURL: opts.PrometheusURL,
-		ExporterOnly:  opts.ExporterOnly,
-		Logger:        s.log.With("component", "exporter"),
-	})
+	e, err := exporter.New(opts)
 	if err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
-	if rec == nil {
-		rec = controller.NopRecorder{}
+	return e, nil
+}
+
+// exporterLoop runs the exporter's query loop until the manager stops.
+type exporterLoop struct{ e *exporter.Exporter }
+
+func (l exporterLoop) Start(ctx context.Context) error {
+	if err := l.e.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("exporter: %w", err)
 	}
-	return rec, nil
+	return nil
 }

@@ -45,8 +45,11 @@ func parseFlags(args []string, stdout io.Writer) (opts Options, help bool, err e
 	fs.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader (Lease) so that one replica applies at a time")
 	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; the pod's own when empty")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "log what would be applied and pruned; write nothing (no objects, Events or Lease)")
-	fs.StringVar(&opts.PrometheusURL, "prometheus-url", "", "Prometheus the exporter queries for route health")
-	fs.BoolVar(&opts.ExporterOnly, "exporter-only", false, "only export metrics about the inventory; apply nothing")
+	fs.BoolVar(&opts.ExporterOnly, "exporter-only", false, "only export metrics about the inventory; apply nothing (needs no leader election)")
+	opts.Exporter.Prometheus.AddFlags(fs, "prometheus-url")
+	fs.DurationVar(&opts.Exporter.Interval, "exporter-interval", time.Minute, "how often the exporter queries Prometheus")
+	fs.DurationVar(&opts.Exporter.Timeout, "exporter-timeout", 30*time.Second, "time limit of one round of the exporter's queries (at most --exporter-interval)")
+	fs.DurationVar(&opts.Exporter.SeenWindow, "exporter-seen-window", time.Hour, "a configured route without requests over this window is reported unseen")
 	fs.DurationVar(&opts.ResyncPeriod, "resync-period", 10*time.Minute, "how often every object is compared with the mesh even without a change")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	usage := func(w io.Writer) {

@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/routebundle/routebundle/controller"
 	"github.com/routebundle/routebundle/internal/k8stest"
 	"github.com/routebundle/routebundle/internal/service"
 )
@@ -41,40 +40,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// countingRecorder is a controller.Recorder counting passes by scope.
-type countingRecorder struct {
-	mu     sync.Mutex
-	passes map[string]int
-	errors int
-}
-
-func (r *countingRecorder) Pass(scope string, _ time.Duration, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.passes == nil {
-		r.passes = map[string]int{}
-	}
-	r.passes[scope]++
-	if err != nil {
-		r.errors++
-	}
-}
-func (r *countingRecorder) Applied(string)     {}
-func (r *countingRecorder) Pruned(string)      {}
-func (r *countingRecorder) ApplyFailed(string) {}
-
-func (r *countingRecorder) count(scope string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.passes[scope]
-}
-
 // instance is one running service, restarted like a kubelet would when it
 // exits on a lost leader election.
 type instance struct {
 	t    testing.TB
 	logs *syncBuffer
-	rec  *countingRecorder
 
 	mu     sync.Mutex
 	svc    *service.Service
@@ -85,13 +55,10 @@ type instance struct {
 // startService runs the service with opts until stop or the end of the test.
 func startService(t testing.TB, opts service.Options) *instance {
 	t.Helper()
-	in := &instance{t: t, logs: &syncBuffer{}, rec: &countingRecorder{}, done: make(chan error, 1)}
+	in := &instance{t: t, logs: &syncBuffer{}, done: make(chan error, 1)}
 	opts.MetricsAddr, opts.ProbeAddr = "127.0.0.1:0", "127.0.0.1:0"
 	if opts.LogLevel == 0 {
 		opts.LogLevel = -4 // debug: the pass summaries
-	}
-	if opts.Exporter == nil {
-		opts.Exporter = func(service.ExporterDeps) (controller.Recorder, error) { return in.rec, nil }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
@@ -136,6 +103,30 @@ func (in *instance) stop() error {
 	case <-time.After(time.Minute):
 		return errors.New("the service did not stop within a minute")
 	}
+}
+
+// passes is how many passes of scope the running service has made, as its
+// exporter counts them (routebundle_reconciles_total).
+func (in *instance) passes(scope string) int {
+	in.t.Helper()
+	fams, err := in.service().Registry().Gather()
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	n := 0.0
+	for _, f := range fams {
+		if f.GetName() != "routebundle_reconciles_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "pass" && l.GetValue() == scope {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return int(n)
 }
 
 func (in *instance) service() *service.Service {

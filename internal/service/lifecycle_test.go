@@ -5,16 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/routebundle/routebundle/controller"
 	"github.com/routebundle/routebundle/internal/k8stest"
+	"github.com/routebundle/routebundle/internal/meshsim"
+	"github.com/routebundle/routebundle/internal/promapi"
+	"github.com/routebundle/routebundle/internal/promtest"
 	"github.com/routebundle/routebundle/internal/service"
 )
 
@@ -43,7 +49,8 @@ func testMetrics(t *testing.T, k *cluster, in *instance) {
 	if err != nil || code != 200 {
 		t.Fatalf("/metrics: %d %v", code, err)
 	}
-	for _, want := range []string{`controller_runtime_reconcile_total{controller="routebundle"`, "workqueue_depth", "go_goroutines", "rest_client_requests_total"} {
+	for _, want := range []string{`controller_runtime_reconcile_total{controller="routebundle"`, "workqueue_depth", "go_goroutines", "rest_client_requests_total",
+		`routebundle_reconciles_total{pass="mesh",result="success"}`, `routebundle_objects_applied_total{kind="PrometheusRule"}`, "routebundle_routes{"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics has no %s", want)
 		}
@@ -88,7 +95,7 @@ func testSteadyState(t *testing.T, k *cluster, srv *k8stest.Server, in *instance
 		return nil
 	})
 	before := managedVersions(t, k)
-	passes := in.rec.count(controller.ScopeMesh)
+	passes := in.passes(controller.ScopeMesh)
 	begin := time.Now()
 	time.Sleep(steadyFor(t))
 	writes, err := srv.Writes(begin)
@@ -101,7 +108,7 @@ func testSteadyState(t *testing.T, k *cluster, srv *k8stest.Server, in *instance
 			ours = append(ours, w.String())
 		}
 	}
-	passes = in.rec.count(controller.ScopeMesh) - passes
+	passes = in.passes(controller.ScopeMesh) - passes
 	t.Logf("%d mesh-wide passes over %d objects in %s: %d writes", passes, len(before), time.Since(begin).Round(time.Second), len(ours))
 	if len(ours) > 0 {
 		t.Errorf("writes at steady state:\n%s", strings.Join(ours, "\n"))
@@ -196,46 +203,82 @@ func testDryRun(t *testing.T, k *cluster, srv *k8stest.Server, opts service.Opti
 	}
 }
 
-// testExporterOnly runs the service as --exporter-only does, with an
-// exporter that keeps what the service hands it: the inventory it reads
-// is current, and nothing is written.
+// testExporterOnly runs the service as --exporter-only does, against a
+// real Prometheus that scrapes a synthetic sidecar of the dry namespace's
+// workload: /metrics reports the configuration the service reads (an edit
+// included), what Prometheus holds of it, and nothing is written.
 func testExporterOnly(t *testing.T, k *cluster, srv *k8stest.Server, opts service.Options) {
 	cfg, err := srv.AddUser("routebundle-exporter")
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := meshsim.Workload{Namespace: "dry", Name: "app"}
+	client := meshsim.Workload{Namespace: "dry", Name: "client"}
+	sidecar := meshsim.Start(t, meshsim.Proxy{Reporter: meshsim.ReporterDestination, Tag: "route_name", Flows: []meshsim.Flow{
+		{Source: client, Destination: app, Route: "GET /a", RPS: 9},
+		{Source: client, Destination: app, RPS: 1}, // unknown
+	}})
+	prom := promtest.Start(t, promtest.Options{Config: promtest.Config(promtest.StaticScrapeConfig{
+		Job: "envoy-stats", Targets: []string{sidecar.Addr()}, MetricsPath: meshsim.MetricsPath,
+	})})
+	prom.WaitForTargets(t, 1, waitTimeout)
+
 	begin := time.Now()
 	opts.RESTConfig, opts.ExporterOnly = cfg, true
-	var deps service.ExporterDeps
-	opts.Exporter = func(d service.ExporterDeps) (controller.Recorder, error) {
-		deps = d
-		return controller.NopRecorder{}, nil
+	opts.Exporter = service.ExporterOptions{
+		Prometheus: promapi.Options{URL: prom.URL},
+		Interval:   2 * time.Second, Timeout: 2 * time.Second,
 	}
 	in := startService(t, opts)
-	if !deps.ExporterOnly || deps.Registry == nil || deps.Manager == nil {
-		t.Fatalf("the exporter got %+v", deps)
+	// The route set of dry, as its info series names it.
+	var set string
+	scrape := func(name string, labels map[string]string) (float64, error) {
+		code, body, err := in.get("/metrics", false)
+		if err != nil || code != 200 {
+			return 0, fmt.Errorf("/metrics: %d %v", code, err)
+		}
+		if set == "" {
+			info, err := metricSeries(body, "routebundle_route_set_info", map[string]string{"namespace": "dry"})
+			if err != nil || len(info) != 1 {
+				return 0, fmt.Errorf("route set of dry: %v %v", info, err)
+			}
+			set = info[0]["route_set"]
+		}
+		if _, ok := labels["route"]; ok {
+			labels["route_set"] = set
+		}
+		return metricValue(body, name, labels)
 	}
-	eventually(t, waitTimeout, "the inventory reaches the exporter", func() error {
-		inv := deps.Inventory()
-		if inv == nil {
-			return errors.New("no inventory yet")
+	eventually(t, waitTimeout, "the configuration and Prometheus' data reach /metrics", func() error {
+		if up, err := scrape("routebundle_prometheus_up", nil); err != nil || up != 1 {
+			return fmt.Errorf("prometheus_up %g %v", up, err)
 		}
-		for _, rs := range inv.RouteSets {
-			if rs.Namespace == "dry" {
-				return nil
-			}
+		if n, err := scrape("routebundle_routes", map[string]string{"namespace": "dry"}); err != nil || n != 1 {
+			return fmt.Errorf("routes of dry: %g %v", n, err)
 		}
-		return fmt.Errorf("%d route sets, none of namespace dry", len(inv.RouteSets))
+		if n, err := scrape("routebundle_route_series", map[string]string{"route": "GET /a", "metric": "istio_requests_total"}); err != nil || n < 1 {
+			return fmt.Errorf("series of GET /a: %g %v", n, err)
+		}
+		unknown, err := scrape("routebundle_workload_unknown_route_ratio", map[string]string{"destination_workload_namespace": "dry", "destination_workload": "app"})
+		if err != nil || unknown < 0.09 || unknown > 0.11 {
+			return fmt.Errorf("unknown share of dry/app %g (want 0.1) %v", unknown, err)
+		}
+		return nil
 	})
-	// An edit reaches it too, through a namespace pass.
+	// An edit reaches it too, through a namespace pass: GET /b is
+	// configured and never seen.
 	k.apply(plugin("dry", "routes", "app", nil, "a", "b"))
-	eventually(t, waitTimeout, "the edit reaches the inventory", func() error {
-		for _, rs := range deps.Inventory().RouteSets {
-			if rs.Namespace == "dry" && len(rs.Routes) == 2 {
-				return nil
-			}
+	eventually(t, waitTimeout, "the edit reaches /metrics", func() error {
+		if n, err := scrape("routebundle_routes", map[string]string{"namespace": "dry"}); err != nil || n != 2 {
+			return fmt.Errorf("routes of dry: %g %v", n, err)
 		}
-		return errors.New("not yet")
+		if u, err := scrape("routebundle_route_unseen", map[string]string{"route": "GET /b"}); err != nil || u != 1 {
+			return fmt.Errorf("GET /b unseen: %g %v", u, err)
+		}
+		if _, err := scrape("routebundle_route_unseen", map[string]string{"route": "GET /a"}); err == nil {
+			return errors.New("GET /a, which has traffic, is reported unseen")
+		}
+		return nil
 	})
 	if err := in.stop(); err != nil {
 		t.Fatal(err)
@@ -249,4 +292,50 @@ func testExporterOnly(t *testing.T, k *cluster, srv *k8stest.Server, opts servic
 			t.Errorf("--exporter-only wrote: %s", w)
 		}
 	}
+}
+
+// metricValue is the value of the one series of name whose labels include
+// labels in the text exposition body.
+func metricValue(body, name string, labels map[string]string) (float64, error) {
+	found, err := metricSeries(body, name, labels)
+	if err != nil {
+		return 0, err
+	}
+	if len(found) != 1 {
+		return 0, fmt.Errorf("%d series of %s with %v", len(found), name, labels)
+	}
+	v, err := strconv.ParseFloat(found[0][model.MetricNameLabel], 64)
+	return v, err
+}
+
+// metricSeries are the labels of the series of name whose labels include
+// labels, with the value under __name__.
+func metricSeries(body, name string, labels map[string]string) ([]map[string]string, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	var found []map[string]string
+	for _, m := range fams[name].GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		if matches(have, labels) {
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
+			have[model.MetricNameLabel] = strconv.FormatFloat(v, 'g', -1, 64)
+			found = append(found, have)
+		}
+	}
+	return found, nil
+}
+
+func matches(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/rest"
 
+	"github.com/routebundle/routebundle/internal/promapi"
 	"github.com/routebundle/routebundle/internal/service"
 )
 
@@ -22,7 +24,7 @@ func TestRunHelp(t *testing.T) {
 			t.Fatalf("%s: %v", arg, err)
 		}
 		for _, flag := range []string{"kubeconfig", "config", "watch-namespaces", "metrics-bind-address",
-			"health-probe-bind-address", "leader-elect", "dry-run", "prometheus-url", "exporter-only"} {
+			"health-probe-bind-address", "leader-elect", "dry-run", "prometheus-url", "prometheus-bearer-token-file", "exporter-only", "exporter-interval"} {
 			if !strings.Contains(stdout.String(), "-"+flag+" ") && !strings.Contains(stdout.String(), "-"+flag+"\n") {
 				t.Errorf("%s: --%s is not listed:\n%s", arg, flag, stdout.String())
 			}
@@ -47,6 +49,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"extra"}, true, "unexpected arguments: extra"},
 		{[]string{"--log-level", "loud"}, true, "--log-level"},
 		{[]string{"--resync-period", "0s"}, true, "--resync-period"},
+		{[]string{"--prometheus-header", "novalue"}, true, "-prometheus-header: \"novalue\": want NAME=VALUE"},
 		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "none")}, false, "loading the API server configuration"},
 	} {
 		err := service.Run(context.Background(), tt.args, io.Discard, io.Discard)
@@ -61,8 +64,8 @@ func TestRunUsageErrors(t *testing.T) {
 		want string
 	}{
 		{service.Options{Config: bad}, "bad.yaml"},
-		{service.Options{PrometheusURL: "http://prometheus:9090"}, "need the exporter"},
-		{service.Options{ExporterOnly: true}, "need the exporter"},
+		{service.Options{Exporter: service.ExporterOptions{Prometheus: promapi.Options{URL: "http://prometheus:9090/%zz"}}}, "--prometheus-url"},
+		{service.Options{Exporter: service.ExporterOptions{Interval: time.Second, Timeout: 5 * time.Second}}, "exceeds the interval"},
 		{service.Options{ExporterOnly: true, DryRun: true}, "do not go together"},
 		{service.Options{MetricsAddr: "127.0.0.1:bad"}, "--metrics-bind-address"},
 	} {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -31,6 +30,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/routebundle/routebundle/controller"
+	"github.com/routebundle/routebundle/exporter"
 )
 
 // LeaderElectionID names the Lease replicas compete for.
@@ -46,8 +46,8 @@ type Options struct {
 	LeaderElect             bool
 	LeaderElectionNamespace string
 	DryRun                  bool
-	PrometheusURL           string
 	ExporterOnly            bool
+	Exporter                ExporterOptions
 	ResyncPeriod            time.Duration
 	LogLevel                slog.Level
 
@@ -57,8 +57,6 @@ type Options struct {
 	ConfigPoll time.Duration
 	// Tune adjusts the controller's options (tests shorten its delays).
 	Tune func(*controller.Options)
-	// Exporter, when set, is the metrics exporter (see Exporter).
-	Exporter Exporter
 }
 
 // Run is routebundle's main: it parses args, runs the service until ctx
@@ -69,7 +67,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if help || err != nil {
 		return err
 	}
-	// Package exporter (issue 13) plugs in here: opts.Exporter = exporter.Setup.
 	s, err := New(opts, stderr)
 	if err != nil {
 		return err
@@ -86,7 +83,7 @@ type Service struct {
 	log        *slog.Logger
 	mgr        manager.Manager
 	controller *controller.Controller
-	registry   *prometheus.Registry
+	exporter   *exporter.Exporter
 	metrics    net.Listener // nil when disabled
 	probes     net.Listener // nil when disabled
 }
@@ -99,13 +96,16 @@ func New(opts Options, logOut io.Writer) (*Service, error) {
 		return nil, usageError{errors.New("--exporter-only and --dry-run do not go together: --exporter-only writes nothing anyway")}
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: opts.LogLevel}))
-	s := &Service{log: log, registry: prometheus.NewRegistry()}
+	s := &Service{log: log}
 	cfg, err := restConfig(opts)
 	if err != nil {
 		return nil, err
 	}
 	bundleConfig, err := controller.LoadConfigFile(opts.Config, cmpDuration(opts.ConfigPoll, 5*time.Second), log.With("component", "config"))
 	if err != nil {
+		return nil, err
+	}
+	if s.exporter, err = newExporter(opts.Exporter, log.With("component", "exporter")); err != nil {
 		return nil, err
 	}
 	scheme := runtime.NewScheme()
@@ -131,8 +131,7 @@ func New(opts Options, logOut io.Writer) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setting up the manager: %w", err)
 	}
-	recorder, err := s.setupExporter(opts)
-	if err != nil {
+	if err := s.mgr.Add(exporterLoop{s.exporter}); err != nil {
 		return nil, err
 	}
 	copts := controller.Options{
@@ -141,7 +140,8 @@ func New(opts Options, logOut io.Writer) (*Service, error) {
 		DryRun:          opts.DryRun,
 		ReadOnly:        opts.ExporterOnly,
 		ResyncPeriod:    opts.ResyncPeriod,
-		Recorder:        recorder,
+		Recorder:        s.exporter.Recorder(),
+		Published:       s.exporter.SetInventory,
 		Logger:          log,
 	}
 	if opts.Tune != nil {
@@ -154,7 +154,7 @@ func New(opts Options, logOut io.Writer) (*Service, error) {
 		return nil, err
 	}
 	log.Info("routebundle set up", "apiServer", cfg.Host, "leaderElection", elect, "dryRun", opts.DryRun,
-		"exporterOnly", opts.ExporterOnly, "config", opts.Config, "metrics", addrOf(s.metrics), "probes", addrOf(s.probes))
+		"exporterOnly", opts.ExporterOnly, "prometheus", opts.Exporter.Prometheus.URL, "config", opts.Config, "metrics", addrOf(s.metrics), "probes", addrOf(s.probes))
 	return s, nil
 }
 
@@ -204,12 +204,12 @@ func (s *Service) listen(opts Options) error {
 		return err
 	}
 	if s.metrics != nil {
-		// controller-runtime's own metrics (reconciles, work queue, client
-		// requests, leader election) are gathered beside the registry of
-		// this instance, which everything of routebundle registers with.
-		gatherers := prometheus.Gatherers{s.registry, ctrlmetrics.Registry}
+		// The exporter's handler serves its cached series and gathers the
+		// live ones (its status and Recorder) and controller-runtime's own
+		// metrics (work queue, client requests, leader election, Go and
+		// process), which live in controller-runtime's registry.
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
+		mux.Handle("/metrics", s.exporter.Handler(ctrlmetrics.Registry))
 		if err := s.mgr.Add(&server{name: "metrics", ln: s.metrics, handler: mux, log: s.log}); err != nil {
 			return err
 		}
@@ -277,8 +277,11 @@ func listenerAddr(ln net.Listener) string {
 // Controller is the service's controller.
 func (s *Service) Controller() *controller.Controller { return s.controller }
 
-// Registry is the service's metrics registry.
-func (s *Service) Registry() *prometheus.Registry { return s.registry }
+// Registry is the registry of the service's own metrics, the exporter's.
+func (s *Service) Registry() *prometheus.Registry { return s.exporter.Registry() }
+
+// Exporter is the service's exporter.
+func (s *Service) Exporter() *exporter.Exporter { return s.exporter }
 
 // server serves an HTTP handler on a listener as a manager runnable, on
 // every replica, and shuts down gracefully with the manager.
