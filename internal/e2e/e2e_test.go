@@ -4,8 +4,10 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,12 +17,14 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/routebundle/routebundle/internal/cli"
 	"github.com/routebundle/routebundle/internal/e2e"
 	"github.com/routebundle/routebundle/internal/operatortest"
 	"github.com/routebundle/routebundle/internal/promtest"
@@ -73,6 +77,8 @@ func TestEndToEnd(t *testing.T) {
 		{"targets discovered through the PodMonitor", testTargets},
 		{"recorded per-route series", testRecorded},
 		{"alert fires on a 5xx burst", testAlert},
+		{"exporter reports routes, unknown share and rule health", testExporter},
+		{"bundlegen routes", func(t *testing.T, s *e2e.Stack) { testRoutesCommand(t, s, objs) }},
 		{"route renamed in the WasmPlugin", func(t *testing.T, s *e2e.Stack) { testRename(t, s, wasm) }},
 		{"deleted WasmPlugin prunes the rules", func(t *testing.T, s *e2e.Stack) { testPrune(t, s, wasm) }},
 	}
@@ -352,6 +358,21 @@ func testRename(t *testing.T, s *e2e.Stack, wasm *unstructured.Unstructured) {
 		}
 		return nil
 	})
+	// The exporter sees the new value's series, and the old value's,
+	// still in Prometheus, as a value the configuration no longer has.
+	promtest.Eventually(t, stepTimeout, func(ctx context.Context) error {
+		m, err := scrape(ctx, s.Routebundle.MetricsURL)
+		if err != nil {
+			return err
+		}
+		if got := m.routeSeries(); !slices.Contains(got, "GET /livez") || slices.Contains(got, "GET /healthz") {
+			return fmt.Errorf("routebundle_route_series: routes %v, want GET /livez and not GET /healthz", got)
+		}
+		if v, err := m.one("routebundle_route_set_unconfigured_routes", nil); err != nil || v != 1 {
+			return fmt.Errorf("routebundle_route_set_unconfigured_routes %v (%v), want 1 (GET /healthz)", v, err)
+		}
+		return nil
+	})
 }
 
 func ruleExprs(pr *monitoringv1.PrometheusRule) string {
@@ -445,4 +466,205 @@ func testPrune(t *testing.T, s *e2e.Stack, wasm *unstructured.Unstructured) {
 		}
 		return nil
 	})
+	promtest.Eventually(t, stepTimeout, func(ctx context.Context) error {
+		m, err := scrape(ctx, s.Routebundle.MetricsURL)
+		if err != nil {
+			return err
+		}
+		if got := m.get("routebundle_routes", map[string]string{"namespace": "podinfo"}); len(got) > 0 && got[0].value != 0 {
+			return fmt.Errorf("routebundle_routes{namespace=podinfo} %v, want none", got)
+		}
+		if v, err := m.one("routebundle_objects_pruned_total", map[string]string{"kind": "PrometheusRule"}); err != nil || v < 1 {
+			return fmt.Errorf("routebundle_objects_pruned_total{kind=PrometheusRule} %v (%v), want >= 1", v, err)
+		}
+		return nil
+	})
+}
+
+// sample is one series of routebundle's /metrics.
+type sample struct {
+	labels map[string]string
+	value  float64
+}
+
+// exposition is routebundle's /metrics by metric name.
+type exposition map[string][]sample
+
+func scrape(ctx context.Context, url string) (exposition, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/metrics: %s", url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s/metrics: %w", url, err)
+	}
+	out := exposition{}
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			s := sample{labels: map[string]string{}}
+			for _, l := range m.GetLabel() {
+				s.labels[l.GetName()] = l.GetValue()
+			}
+			switch {
+			case m.Gauge != nil:
+				s.value = m.GetGauge().GetValue()
+			case m.Counter != nil:
+				s.value = m.GetCounter().GetValue()
+			case m.Untyped != nil:
+				s.value = m.GetUntyped().GetValue()
+			default:
+				continue
+			}
+			out[name] = append(out[name], s)
+		}
+	}
+	return out, nil
+}
+
+// get returns the series of name whose labels include match.
+func (e exposition) get(name string, match map[string]string) []sample {
+	var out []sample
+	for _, s := range e[name] {
+		ok := true
+		for k, v := range match {
+			ok = ok && s.labels[k] == v
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// one returns the value of the only series of name matching match.
+func (e exposition) one(name string, match map[string]string) (float64, error) {
+	got := e.get(name, match)
+	if len(got) != 1 {
+		return 0, fmt.Errorf("%s%v: %d series, want 1 (all: %v)", name, match, len(got), e[name])
+	}
+	return got[0].value, nil
+}
+
+// routeSeries are the routes routebundle_route_series reports series of.
+func (e exposition) routeSeries() []string {
+	var out []string
+	for _, s := range e.get("routebundle_route_series", map[string]string{"metric": series.IstioRequestsTotal}) {
+		if s.value > 0 && !slices.Contains(out, s.labels["route"]) {
+			out = append(out, s.labels["route"])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// testExporter: routebundle's /metrics reports what it configured and
+// what it found in Prometheus: the routes and their series, the unknown
+// share, the generated rule groups evaluating without error, Prometheus
+// reachable, and the objects it applied.
+func testExporter(t *testing.T, s *e2e.Stack) {
+	promtest.Eventually(t, stepTimeout, func(ctx context.Context) error {
+		m, err := scrape(ctx, s.Routebundle.MetricsURL)
+		if err != nil {
+			return err
+		}
+		if v, err := m.one("routebundle_prometheus_up", nil); err != nil || v != 1 {
+			return fmt.Errorf("routebundle_prometheus_up %v (%v), want 1", v, err)
+		}
+		if v, err := m.one("routebundle_routes", map[string]string{"namespace": "podinfo"}); err != nil || v != 2 {
+			return fmt.Errorf("routebundle_routes{namespace=podinfo} %v (%v), want 2", v, err)
+		}
+		if got, want := m.routeSeries(), []string{"GET /healthz", "POST /echo", series.UnknownRoute}; !slices.Equal(got, want) {
+			return fmt.Errorf("routebundle_route_series: routes %v, want %v", got, want)
+		}
+		share, err := m.one("routebundle_workload_unknown_route_ratio", map[string]string{
+			series.LabelWorkloadNamespace: "podinfo", series.LabelWorkload: "podinfo", series.LabelRouteTag: "route_name",
+		})
+		if err != nil || !near(share, 1.0/8) {
+			return fmt.Errorf("routebundle_workload_unknown_route_ratio %v (%v), want 0.125", share, err)
+		}
+		groups := m.get("routebundle_rule_group_healthy", nil)
+		if len(groups) < 2 {
+			return fmt.Errorf("routebundle_rule_group_healthy: %v, want the recording and alert groups", groups)
+		}
+		for _, g := range groups {
+			if g.value != 1 {
+				return fmt.Errorf("rule group %s unhealthy: %v", g.labels["rule_group"], m["routebundle_rule_last_error_info"])
+			}
+		}
+		if v, err := m.one("routebundle_objects_applied_total", map[string]string{"kind": "PrometheusRule"}); err != nil || v < 1 {
+			return fmt.Errorf("routebundle_objects_applied_total{kind=PrometheusRule} %v (%v), want >= 1", v, err)
+		}
+		return nil
+	})
+}
+
+// routeRow is a row of `bundlegen routes -o json`.
+type routeRow struct {
+	Namespace, Workload, Route, Source string
+	RPS, SuccessRatio, P50Ms, P99Ms    *float64
+	Seen, Configured                   bool
+}
+
+// testRoutesCommand: `bundlegen routes` reads the per-route table from the
+// recorded series the operator installed: every route seen, GET /healthz
+// fully successful and fast, POST /echo failing, the unknown row.
+func testRoutesCommand(t *testing.T, s *e2e.Stack, objs []*unstructured.Unstructured) {
+	dir := t.TempDir()
+	if err := e2e.WriteObjects(dir, objs); err != nil {
+		t.Fatal(err)
+	}
+	run := func(format string) (string, string) {
+		var out, errb strings.Builder
+		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
+		if code := cli.Run(t.Context(), env, []string{"routes", "--prometheus", s.Prometheus.URL, "--namespace", "podinfo", "-o", format, dir}); code != 0 {
+			t.Fatalf("bundlegen routes -o %s: exit %d: %s", format, code, errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	out, notes := run("json")
+	var rows []routeRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	byRoute := map[string]routeRow{}
+	for _, r := range rows {
+		if r.Namespace != "podinfo" || r.Workload != "podinfo" || r.Source != "recorded" || !r.Seen || !r.Configured {
+			t.Errorf("row %+v: want podinfo/podinfo, recorded, seen, configured (notes: %s)", r, notes)
+		}
+		byRoute[r.Route] = r
+	}
+	healthz, echo := byRoute["GET /healthz"], byRoute["POST /echo"]
+	if len(rows) != 3 || healthz.SuccessRatio == nil || echo.SuccessRatio == nil || byRoute[series.UnknownRoute].RPS == nil {
+		t.Fatalf("rows %s, want GET /healthz, POST /echo and unknown with traffic", out)
+	}
+	if *healthz.SuccessRatio != 1 || *echo.SuccessRatio >= 0.95 {
+		t.Errorf("success ratios: GET /healthz %v, POST /echo %v; want 1 and under 0.95 in the burst", *healthz.SuccessRatio, *echo.SuccessRatio)
+	}
+	// GET /healthz takes 2-8ms, POST /echo 20-400ms (PodinfoWaypoint).
+	if healthz.P99Ms == nil || *healthz.P99Ms > 10 || echo.P50Ms == nil || *echo.P50Ms < 10 {
+		t.Errorf("latencies: GET /healthz p99 %v, POST /echo p50 %v", ptrString(healthz.P99Ms), ptrString(echo.P50Ms))
+	}
+	table, _ := run("table")
+	for _, want := range []string{"ROUTE", "GET /healthz", "POST /echo", series.UnknownRoute, "100.00%"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table has no %q:\n%s", want, table)
+		}
+	}
+}
+
+func ptrString(v *float64) string {
+	if v == nil {
+		return "none"
+	}
+	return fmt.Sprint(*v)
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/routebundle/routebundle/examples"
 	"github.com/routebundle/routebundle/internal/k8stest"
@@ -53,10 +55,12 @@ const (
 )
 
 // Intervals short enough for a test of a few minutes: Prometheus scrapes
-// and evaluates every second; an alert fires after ErrorFor.
+// and evaluates every second; an alert fires after ErrorFor; routebundle's
+// exporter queries Prometheus every ExporterInterval.
 const (
-	ScrapeInterval = "1s"
-	ErrorFor       = "10s"
+	ScrapeInterval   = "1s"
+	ErrorFor         = "10s"
+	ExporterInterval = "2s"
 )
 
 // BundleConfig is routebundle's bundle config: the release label of the
@@ -132,12 +136,17 @@ func Start(t testing.TB, o Options) *Stack {
 	if err := os.WriteFile(s.ConfigPath, []byte(BundleConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The operator writes a configuration as soon as the Prometheus
+	// object exists; Prometheus follows as routebundle's objects arrive.
+	s.Prometheus = startOperatorPrometheus(t, c, MonitoringNamespace, PrometheusName, s.Kubeconfig)
 	s.Routebundle = startRoutebundle(t, append([]string{
 		"--kubeconfig=" + s.Kubeconfig,
 		"--config=" + s.ConfigPath,
 		"--leader-election-namespace=" + RoutebundleNamespace,
+		"--prometheus-url=" + s.Prometheus.URL,
+		"--exporter-interval=" + ExporterInterval,
+		"--exporter-timeout=" + ExporterInterval,
 	}, o.RoutebundleArgs...))
-	s.Prometheus = startOperatorPrometheus(t, c, MonitoringNamespace, PrometheusName, s.Kubeconfig)
 	return s
 }
 
@@ -332,4 +341,20 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return string(s.b)
+}
+
+// WriteObjects writes objs into dir, one YAML file each, as the files
+// `bundlegen` reads.
+func WriteObjects(dir string, objs []*unstructured.Unstructured) error {
+	for i, u := range objs {
+		data, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		name := fmt.Sprintf("%02d-%s-%s.yaml", i, strings.ToLower(u.GetKind()), u.GetName())
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
