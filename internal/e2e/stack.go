@@ -37,6 +37,7 @@ import (
 	"github.com/routebundle/routebundle/internal/meshsim"
 	"github.com/routebundle/routebundle/internal/operatortest"
 	"github.com/routebundle/routebundle/internal/service"
+	"github.com/routebundle/routebundle/internal/testproc"
 )
 
 // The kube-prometheus-stack install the stack imitates: a Helm release
@@ -312,16 +313,15 @@ func (r *Routebundle) Stop() error {
 // Logs returns routebundle's JSON log lines so far.
 func (r *Routebundle) Logs() string { return r.logs.String() }
 
-// freeAddr is a free 127.0.0.1 port; a program given it binds it moments
-// later.
+// freeAddr is a free 127.0.0.1 address for a listener routebundle opens
+// moments later.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testproc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 // syncBuffer collects logs written from many goroutines.

@@ -18,14 +18,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +32,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/routebundle/routebundle/internal/testproc"
 	"github.com/routebundle/routebundle/internal/testutil"
 )
 
@@ -50,11 +47,7 @@ type Operator struct {
 	// URL is the base of its web server (/metrics, /healthz).
 	URL string
 
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
-	logPath string
-	stop    sync.Once
+	proc *testproc.Process
 }
 
 // Start runs the operator against the API server cfg reaches (with
@@ -68,7 +61,7 @@ func Start(t testing.TB, cfg *rest.Config) *Operator {
 	if err != nil {
 		t.Fatalf("operatortest: %v", err)
 	}
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,29 +74,19 @@ func Start(t testing.TB, cfg *rest.Config) *Operator {
 		// operator's version stamped in.
 		"--prometheus-config-reloader=prometheus-config-reloader:v0.85.0",
 	)
-	o := &Operator{URL: "http://" + addr, exited: make(chan struct{}), logPath: filepath.Join(dir, "operator.log")}
-	logFile, err := os.Create(o.logPath)
+	proc, err := testproc.Start(bin, args, dir, filepath.Join(dir, "operator.log"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("operatortest: %v", err)
 	}
-	defer logFile.Close() // the child keeps its own descriptor
-	o.cmd = exec.Command(bin, args...)
-	o.cmd.Dir = dir
-	o.cmd.Stdout, o.cmd.Stderr = logFile, logFile
-	// If the test binary dies, the kernel stops the operator too.
-	o.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := o.cmd.Start(); err != nil {
-		t.Fatalf("operatortest: starting %s: %v", bin, err)
-	}
-	go func() { o.waitErr = o.cmd.Wait(); close(o.exited) }()
+	o := &Operator{URL: "http://" + addr, proc: proc}
 	t.Cleanup(func() {
 		o.Stop()
 		if t.Failed() {
-			t.Logf("prometheus-operator log (%s):\n%s", o.logPath, o.Log())
+			t.Logf("prometheus-operator log (%s):\n%s", proc.LogPath(), o.Log())
 		}
 	})
-	if err := o.waitReady(); err != nil {
-		t.Fatalf("operatortest: %v", err)
+	if err := proc.WaitHTTP(o.URL+"/healthz", readyTimeout); err != nil {
+		t.Fatalf("operatortest: %v\n%s", err, o.Log())
 	}
 	return o
 }
@@ -133,58 +116,12 @@ func credentialArgs(dir string, cfg *rest.Config) ([]string, error) {
 	return args, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (o *Operator) waitReady() error {
-	deadline := time.Now().Add(readyTimeout)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case <-o.exited:
-			return fmt.Errorf("prometheus-operator exited before it was ready: %v\n%s", o.waitErr, o.Log())
-		default:
-		}
-		resp, err := client.Get(o.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("prometheus-operator not ready after %s\n%s", readyTimeout, o.Log())
-}
-
 // Stop stops the operator (SIGTERM, then SIGKILL after a grace period);
 // it also runs when the test ends and is safe to call more than once.
-func (o *Operator) Stop() {
-	o.stop.Do(func() {
-		_ = o.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-o.exited:
-		case <-time.After(stopTimeout):
-			_ = o.cmd.Process.Kill()
-			<-o.exited
-		}
-	})
-}
+func (o *Operator) Stop() { o.proc.Stop(stopTimeout) }
 
 // Log returns what the operator logged.
-func (o *Operator) Log() string {
-	b, err := os.ReadFile(o.logPath)
-	if err != nil {
-		return err.Error()
-	}
-	return string(b)
-}
+func (o *Operator) Log() string { return o.proc.Log() }
 
 // KubePrometheusStack is the Prometheus object kube-prometheus-stack's
 // chart creates for a release (its default values): it selects
