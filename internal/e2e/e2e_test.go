@@ -45,9 +45,9 @@ const (
 	ruleName      = "routebundle-podinfo-route-name"
 )
 
-// healthzOverride gives GET /healthz a per-route latency threshold (the
-// README's per-route override), so that the PrometheusRule names the
-// route and a rename changes it.
+// healthzOverride gives GET /healthz a latency threshold of its own (a
+// routebundle.io/routes override, as the README documents them), so that
+// the PrometheusRule names the route and renaming it changes the rules.
 const healthzOverride = `{"GET /healthz": {latency-p99: 100ms}}`
 
 // TestEndToEnd runs the stack once; the steps are subtests in order, each
