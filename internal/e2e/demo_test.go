@@ -80,6 +80,8 @@ The stack is up (everything on loopback; it stops on Ctrl-C):
 
 The operator's Prometheus configuration and rule files, as Prometheus runs them:
   %[9]s/prometheus.yml  and  %[10]s/
+routebundle's bundle config (it re-reads the file when it changes):
+  %[12]s
 
 Try:
   curl -s '%[1]s/api/v1/query?query=route:istio_requests:rate5m'
@@ -90,7 +92,7 @@ POST /echo answers half of its requests with 503: RouteErrorRatioHigh fires with
 Rates are over 5m, so they read low until the stack has run for 5 minutes; shares and ratios do not.
 `, s.Prometheus.URL, s.Routebundle.MetricsURL, s.Routebundle.ProbeURL, s.Operator.URL,
 		s.Mesh.Waypoint.URL(), s.Mesh.Sidecar.URL(), s.API.Config.Host, s.Kubeconfig,
-		s.Prometheus.Dir, s.Prometheus.RulesDir(), dir)
+		s.Prometheus.Dir, s.Prometheus.RulesDir(), dir, s.ConfigPath)
 }
 
 // printAlerts lists the pending and firing alerts.

@@ -91,8 +91,6 @@ type Options struct {
 	// Traffic is the waypoint's traffic model; the zero value is
 	// PodinfoTraffic().
 	Traffic meshsim.Proxy
-	// RoutebundleArgs are added to routebundle's command line.
-	RoutebundleArgs []string
 }
 
 // Start brings the whole stack up and stops all of it when t ends,
@@ -140,14 +138,14 @@ func Start(t testing.TB, o Options) *Stack {
 	// The operator writes a configuration as soon as the Prometheus
 	// object exists; Prometheus follows as routebundle's objects arrive.
 	s.Prometheus = startOperatorPrometheus(t, c, MonitoringNamespace, PrometheusName, s.Kubeconfig)
-	s.Routebundle = startRoutebundle(t, append([]string{
+	s.Routebundle = startRoutebundle(t, []string{
 		"--kubeconfig=" + s.Kubeconfig,
 		"--config=" + s.ConfigPath,
 		"--leader-election-namespace=" + RoutebundleNamespace,
 		"--prometheus-url=" + s.Prometheus.URL,
 		"--exporter-interval=" + ExporterInterval,
 		"--exporter-timeout=" + ExporterInterval,
-	}, o.RoutebundleArgs...))
+	})
 	return s
 }
 
