@@ -20,14 +20,21 @@ FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./manifest:FuzzP
 	./policy:FuzzResolve ./internal/yamlw:FuzzScalar ./internal/yamlw:FuzzDocument ./bundle:FuzzConfigMapYAML ./bundle:FuzzParseConfig \
 	./exporter:FuzzCollect
 
-# bin/prometheus (the server) runs in the exporter, meshsim and routes tests.
-TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus
+# bin/prometheus (the server) runs in the exporter, meshsim and routes tests;
+# bin/prometheus-operator in the end-to-end test (make e2e).
+TOOLS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/promtool $(BIN)/prometheus $(BIN)/prometheus-operator
+
+# The tools build in TOOLS_JOBS parallel chains, one per tools module: the
+# link steps and each build's sequential tail overlap, and binaries of one
+# module build one after the other (below) so that the second one finds its
+# packages in the build cache instead of compiling them at the same time.
+TOOLS_JOBS ?= 3
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # How the binaries are built, here and in the Dockerfile (which runs make
 # build): static, without local paths, stripped, with the version stamped in.
@@ -64,15 +71,16 @@ examples: ## regenerate examples/_gen (both formats) from the embedded examples
 	$(GO) run ./cmd/bundlegen generate --example httproute --format files -o examples/_gen/httproute/files
 
 .PHONY: tools
-tools: $(TOOLS) ## build kube-apiserver, etcd, promtool and prometheus into bin/
+tools: ## build kube-apiserver, etcd, promtool, prometheus and prometheus-operator into bin/
+	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) $(TOOLS)
 
 $(BIN)/kube-apiserver: tools/kube/go.mod
 	cd tools/kube && $(GO) build -o $@ k8s.io/kubernetes/cmd/kube-apiserver
 
-$(BIN)/etcd: tools/kube/go.mod
+$(BIN)/etcd: tools/kube/go.mod | $(BIN)/kube-apiserver
 	cd tools/kube && $(GO) build -o $@ go.etcd.io/etcd/server/v3
 
-$(BIN)/promtool: tools/prometheus/go.mod
+$(BIN)/promtool: tools/prometheus/go.mod | $(BIN)/prometheus
 	cd tools/prometheus && $(GO) build -o $@ github.com/prometheus/prometheus/cmd/promtool
 
 $(BIN)/prometheus: tools/prometheus/go.mod
@@ -87,8 +95,9 @@ $(BIN)/sloth: tools/sloth/go.mod
 	cd tools/sloth && $(GO) build -o $@ github.com/slok/sloth/cmd/sloth
 
 .PHONY: test
-test: tools lint ## run every test (unit, golden, envtest, promtool, race, fuzz)
+test: tools lint ## run every test (unit, golden, envtest, promtool, end to end, race, fuzz)
 	$(GO) test -count=1 ./...
+	$(MAKE) e2e
 	$(MAKE) race
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
 
@@ -99,6 +108,23 @@ test: tools lint ## run every test (unit, golden, envtest, promtool, race, fuzz)
 TEST_FUZZTIME ?= 5000x
 
 # The packages that run work on several goroutines, and generate end to end.
+# The end-to-end test (build tag e2e, so that `go test ./...` stays quick):
+# envtest with the Istio, Gateway API and prometheus-operator CRDs,
+# routebundle, the real prometheus-operator, a synthetic mesh and the real
+# Prometheus running the operator's output. About a minute when bin/ is built.
+.PHONY: e2e
+e2e: tools ## run the end-to-end test: routebundle, prometheus-operator and Prometheus against a synthetic mesh
+	$(GO) test -tags e2e -count=1 -timeout 15m ./internal/e2e
+
+# The same stack, left up: prints the URLs and the routes table until Ctrl-C.
+# The test binary runs directly, so that Ctrl-C reaches it and it stops
+# everything it started.
+.PHONY: demo
+demo: tools ## run the end-to-end stack locally and print the routes table until Ctrl-C
+	@mkdir -p .cache
+	$(GO) test -c -tags e2e -o .cache/e2e.test ./internal/e2e
+	@.cache/e2e.test -test.run '^TestDemo$$' -test.timeout 0 -demo
+
 .PHONY: race
 race: ## run the concurrent code paths under the race detector
 	$(GO) test -race -count=1 ./internal/parallel ./manifest ./inventory ./attrgen ./dashboards
@@ -120,6 +146,7 @@ lint: ## gofmt and go vet
 	@out=$$(find . -name '*.go' -not -path './bin/*' -not -path './.cache/*' | xargs gofmt -l); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./internal/e2e
 
 .PHONY: bench
 bench: ## run the benchmarks

@@ -14,12 +14,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/routebundle/routebundle/internal/promapi"
+	"github.com/routebundle/routebundle/internal/testproc"
 	"github.com/routebundle/routebundle/internal/testutil"
 )
 
@@ -64,11 +62,7 @@ type Server struct {
 	// Dir holds the configuration, rules, data and log.
 	Dir string
 
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
-	logPath string
-	stop    sync.Once
+	proc *testproc.Process
 }
 
 // Start starts Prometheus and waits until it is ready. It fails t when the
@@ -106,17 +100,11 @@ func Start(t testing.TB, o Options) *Server {
 var errAddrInUse = errors.New("address already in use")
 
 func start(bin, dir string, o Options) (*Server, error) {
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	logPath := filepath.Join(dir, "prometheus.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close() // the child keeps its own descriptor
 	args := []string{
 		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
@@ -128,19 +116,12 @@ func start(bin, dir string, o Options) (*Server, error) {
 	if prefix != "/" {
 		args = append(args, "--web.route-prefix="+prefix, "--web.external-url=http://"+addr+prefix)
 	}
-	cmd := exec.Command(bin, append(args, o.Args...)...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	proc, err := testproc.Start(bin, append(args, o.Args...), dir, filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{
-		URL: "http://" + addr + strings.TrimRight(prefix, "/"), Addr: addr, Dir: dir,
-		cmd: cmd, exited: make(chan struct{}), logPath: logPath,
-	}
-	go func() { s.waitErr = cmd.Wait(); close(s.exited) }()
-	if err := s.waitReady(); err != nil {
+	s := &Server{URL: "http://" + addr + strings.TrimRight(prefix, "/"), Addr: addr, Dir: dir, proc: proc}
+	if err := proc.WaitHTTP(s.URL+"/-/ready", readyTimeout); err != nil {
 		s.Stop()
 		if strings.Contains(s.Log(), "address already in use") {
 			return nil, errAddrInUse
@@ -150,66 +131,20 @@ func start(bin, dir string, o Options) (*Server, error) {
 	return s, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (s *Server) waitReady() error {
-	deadline := time.Now().Add(readyTimeout)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("prometheus exited before it was ready: %v", s.waitErr)
-		default:
-		}
-		resp, err := client.Get(s.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("prometheus not ready after %s", readyTimeout)
-}
-
 // Stop stops the server (SIGTERM, then SIGKILL after a grace period) and
 // waits for it to exit. Tests call it to see Prometheus go away; it also
 // runs when the test ends. It is safe to call more than once.
-func (s *Server) Stop() {
-	s.stop.Do(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(stopTimeout):
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-		}
-	})
-}
+func (s *Server) Stop() { s.proc.Stop(stopTimeout) }
 
 func (s *Server) cleanup(t testing.TB) {
 	s.Stop()
 	if t.Failed() {
-		t.Logf("prometheus log (%s):\n%s", s.logPath, s.Log())
+		t.Logf("prometheus log (%s):\n%s", s.proc.LogPath(), s.Log())
 	}
 }
 
 // Log returns what the server logged.
-func (s *Server) Log() string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return err.Error()
-	}
-	return string(b)
-}
+func (s *Server) Log() string { return s.proc.Log() }
 
 // API returns a client of the server's HTTP API.
 func (s *Server) API(t testing.TB) promv1.API {
