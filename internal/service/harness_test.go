@@ -67,6 +67,13 @@ func startService(t testing.TB, opts service.Options) *instance {
 		report := first
 		for {
 			svc, err := service.New(opts, in.logs)
+			if err == nil {
+				// Before reporting: the test reads in.svc as soon as
+				// startService returns.
+				in.mu.Lock()
+				in.svc = svc
+				in.mu.Unlock()
+			}
 			if report != nil {
 				report <- err
 				report = nil
@@ -75,9 +82,6 @@ func startService(t testing.TB, opts service.Options) *instance {
 				in.done <- err
 				return
 			}
-			in.mu.Lock()
-			in.svc = svc
-			in.mu.Unlock()
 			err = svc.Start(ctx)
 			if ctx.Err() != nil || err == nil || !strings.Contains(err.Error(), "leader election lost") {
 				in.done <- err
