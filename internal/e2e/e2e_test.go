@@ -17,7 +17,6 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,6 +27,7 @@ import (
 	"github.com/routebundle/routebundle/internal/e2e"
 	"github.com/routebundle/routebundle/internal/operatortest"
 	"github.com/routebundle/routebundle/internal/promtest"
+	"github.com/routebundle/routebundle/internal/testutil"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -365,10 +365,10 @@ func testRename(t *testing.T, s *e2e.Stack, wasm *unstructured.Unstructured) {
 		if err != nil {
 			return err
 		}
-		if got := m.routeSeries(); !slices.Contains(got, "GET /livez") || slices.Contains(got, "GET /healthz") {
+		if got := routeSeries(m); !slices.Contains(got, "GET /livez") || slices.Contains(got, "GET /healthz") {
 			return fmt.Errorf("routebundle_route_series: routes %v, want GET /livez and not GET /healthz", got)
 		}
-		if v, err := m.one("routebundle_route_set_unconfigured_routes", nil); err != nil || v != 1 {
+		if v, err := m.One("routebundle_route_set_unconfigured_routes", nil); err != nil || v != 1 {
 			return fmt.Errorf("routebundle_route_set_unconfigured_routes %v (%v), want 1 (GET /healthz)", v, err)
 		}
 		return nil
@@ -471,26 +471,18 @@ func testPrune(t *testing.T, s *e2e.Stack, wasm *unstructured.Unstructured) {
 		if err != nil {
 			return err
 		}
-		if got := m.get("routebundle_routes", map[string]string{"namespace": "podinfo"}); len(got) > 0 && got[0].value != 0 {
+		if got := m.Get("routebundle_routes", map[string]string{"namespace": "podinfo"}); len(got) > 0 && got[0].Value != 0 {
 			return fmt.Errorf("routebundle_routes{namespace=podinfo} %v, want none", got)
 		}
-		if v, err := m.one("routebundle_objects_pruned_total", map[string]string{"kind": "PrometheusRule"}); err != nil || v < 1 {
+		if v, err := m.One("routebundle_objects_pruned_total", map[string]string{"kind": "PrometheusRule"}); err != nil || v < 1 {
 			return fmt.Errorf("routebundle_objects_pruned_total{kind=PrometheusRule} %v (%v), want >= 1", v, err)
 		}
 		return nil
 	})
 }
 
-// sample is one series of routebundle's /metrics.
-type sample struct {
-	labels map[string]string
-	value  float64
-}
-
-// exposition is routebundle's /metrics by metric name.
-type exposition map[string][]sample
-
-func scrape(ctx context.Context, url string) (exposition, error) {
+// scrape reads routebundle's /metrics.
+func scrape(ctx context.Context, url string) (testutil.Exposition, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
 	if err != nil {
 		return nil, err
@@ -503,64 +495,19 @@ func scrape(ctx context.Context, url string) (exposition, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s/metrics: %s", url, resp.Status)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	m, err := testutil.ParseExposition(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s/metrics: %w", url, err)
 	}
-	out := exposition{}
-	for name, f := range fams {
-		for _, m := range f.GetMetric() {
-			s := sample{labels: map[string]string{}}
-			for _, l := range m.GetLabel() {
-				s.labels[l.GetName()] = l.GetValue()
-			}
-			switch {
-			case m.Gauge != nil:
-				s.value = m.GetGauge().GetValue()
-			case m.Counter != nil:
-				s.value = m.GetCounter().GetValue()
-			case m.Untyped != nil:
-				s.value = m.GetUntyped().GetValue()
-			default:
-				continue
-			}
-			out[name] = append(out[name], s)
-		}
-	}
-	return out, nil
-}
-
-// get returns the series of name whose labels include match.
-func (e exposition) get(name string, match map[string]string) []sample {
-	var out []sample
-	for _, s := range e[name] {
-		ok := true
-		for k, v := range match {
-			ok = ok && s.labels[k] == v
-		}
-		if ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// one returns the value of the only series of name matching match.
-func (e exposition) one(name string, match map[string]string) (float64, error) {
-	got := e.get(name, match)
-	if len(got) != 1 {
-		return 0, fmt.Errorf("%s%v: %d series, want 1 (all: %v)", name, match, len(got), e[name])
-	}
-	return got[0].value, nil
+	return m, nil
 }
 
 // routeSeries are the routes routebundle_route_series reports series of.
-func (e exposition) routeSeries() []string {
+func routeSeries(m testutil.Exposition) []string {
 	var out []string
-	for _, s := range e.get("routebundle_route_series", map[string]string{"metric": series.IstioRequestsTotal}) {
-		if s.value > 0 && !slices.Contains(out, s.labels["route"]) {
-			out = append(out, s.labels["route"])
+	for _, s := range m.Get("routebundle_route_series", map[string]string{"metric": series.IstioRequestsTotal}) {
+		if s.Value > 0 && !slices.Contains(out, s.Labels["route"]) {
+			out = append(out, s.Labels["route"])
 		}
 	}
 	slices.Sort(out)
@@ -577,31 +524,31 @@ func testExporter(t *testing.T, s *e2e.Stack) {
 		if err != nil {
 			return err
 		}
-		if v, err := m.one("routebundle_prometheus_up", nil); err != nil || v != 1 {
+		if v, err := m.One("routebundle_prometheus_up", nil); err != nil || v != 1 {
 			return fmt.Errorf("routebundle_prometheus_up %v (%v), want 1", v, err)
 		}
-		if v, err := m.one("routebundle_routes", map[string]string{"namespace": "podinfo"}); err != nil || v != 2 {
+		if v, err := m.One("routebundle_routes", map[string]string{"namespace": "podinfo"}); err != nil || v != 2 {
 			return fmt.Errorf("routebundle_routes{namespace=podinfo} %v (%v), want 2", v, err)
 		}
-		if got, want := m.routeSeries(), []string{"GET /healthz", "POST /echo", series.UnknownRoute}; !slices.Equal(got, want) {
+		if got, want := routeSeries(m), []string{"GET /healthz", "POST /echo", series.UnknownRoute}; !slices.Equal(got, want) {
 			return fmt.Errorf("routebundle_route_series: routes %v, want %v", got, want)
 		}
-		share, err := m.one("routebundle_workload_unknown_route_ratio", map[string]string{
+		share, err := m.One("routebundle_workload_unknown_route_ratio", map[string]string{
 			series.LabelWorkloadNamespace: "podinfo", series.LabelWorkload: "podinfo", series.LabelRouteTag: "route_name",
 		})
 		if err != nil || !near(share, 1.0/8) {
 			return fmt.Errorf("routebundle_workload_unknown_route_ratio %v (%v), want 0.125", share, err)
 		}
-		groups := m.get("routebundle_rule_group_healthy", nil)
+		groups := m.Get("routebundle_rule_group_healthy", nil)
 		if len(groups) < 2 {
 			return fmt.Errorf("routebundle_rule_group_healthy: %v, want the recording and alert groups", groups)
 		}
 		for _, g := range groups {
-			if g.value != 1 {
-				return fmt.Errorf("rule group %s unhealthy: %v", g.labels["rule_group"], m["routebundle_rule_last_error_info"])
+			if g.Value != 1 {
+				return fmt.Errorf("rule group %s unhealthy: %v", g.Labels["rule_group"], m["routebundle_rule_last_error_info"])
 			}
 		}
-		if v, err := m.one("routebundle_objects_applied_total", map[string]string{"kind": "PrometheusRule"}); err != nil || v < 1 {
+		if v, err := m.One("routebundle_objects_applied_total", map[string]string{"kind": "PrometheusRule"}); err != nil || v < 1 {
 			return fmt.Errorf("routebundle_objects_applied_total{kind=PrometheusRule} %v (%v), want >= 1", v, err)
 		}
 		return nil

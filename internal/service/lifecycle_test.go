@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,6 +19,7 @@ import (
 	"github.com/routebundle/routebundle/internal/promapi"
 	"github.com/routebundle/routebundle/internal/promtest"
 	"github.com/routebundle/routebundle/internal/service"
+	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 // testRestart edits a WasmPlugin and restarts the API server at once: the
@@ -237,17 +235,21 @@ func testExporterOnly(t *testing.T, k *cluster, srv *k8stest.Server, opts servic
 		if err != nil || code != 200 {
 			return 0, fmt.Errorf("/metrics: %d %v", code, err)
 		}
+		m, err := testutil.ParseExposition(strings.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
 		if set == "" {
-			info, err := metricSeries(body, "routebundle_route_set_info", map[string]string{"namespace": "dry"})
-			if err != nil || len(info) != 1 {
-				return 0, fmt.Errorf("route set of dry: %v %v", info, err)
+			info := m.Get("routebundle_route_set_info", map[string]string{"namespace": "dry"})
+			if len(info) != 1 {
+				return 0, fmt.Errorf("route set of dry: %v", info)
 			}
-			set = info[0]["route_set"]
+			set = info[0].Labels["route_set"]
 		}
 		if _, ok := labels["route"]; ok {
 			labels["route_set"] = set
 		}
-		return metricValue(body, name, labels)
+		return m.One(name, labels)
 	}
 	eventually(t, waitTimeout, "the configuration and Prometheus' data reach /metrics", func() error {
 		if up, err := scrape("routebundle_prometheus_up", nil); err != nil || up != 1 {
@@ -292,50 +294,4 @@ func testExporterOnly(t *testing.T, k *cluster, srv *k8stest.Server, opts servic
 			t.Errorf("--exporter-only wrote: %s", w)
 		}
 	}
-}
-
-// metricValue is the value of the one series of name whose labels include
-// labels in the text exposition body.
-func metricValue(body, name string, labels map[string]string) (float64, error) {
-	found, err := metricSeries(body, name, labels)
-	if err != nil {
-		return 0, err
-	}
-	if len(found) != 1 {
-		return 0, fmt.Errorf("%d series of %s with %v", len(found), name, labels)
-	}
-	v, err := strconv.ParseFloat(found[0][model.MetricNameLabel], 64)
-	return v, err
-}
-
-// metricSeries are the labels of the series of name whose labels include
-// labels, with the value under __name__.
-func metricSeries(body, name string, labels map[string]string) ([]map[string]string, error) {
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	var found []map[string]string
-	for _, m := range fams[name].GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		if matches(have, labels) {
-			v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
-			have[model.MetricNameLabel] = strconv.FormatFloat(v, 'g', -1, 64)
-			found = append(found, have)
-		}
-	}
-	return found, nil
-}
-
-func matches(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
 }
