@@ -26,6 +26,9 @@ type ConfigFile struct {
 	cfg      bundle.Config
 	data     []byte // what cfg was parsed from, or the last invalid content seen
 	onChange func()
+	// check, when set, refuses configs that parse but do not fit the
+	// controller (objects outside namespace-scoped mode's namespaces).
+	check func(file string, cfg bundle.Config) error
 }
 
 // LoadConfigFile reads path; "" is the default config, which never changes.
@@ -59,6 +62,26 @@ func (f *ConfigFile) notify(fn func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.onChange = fn
+}
+
+// restrict makes check refuse configs from now on; the config in force must
+// pass it.
+func (f *ConfigFile) restrict(check func(file string, cfg bundle.Config) error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := check(f.name(), f.cfg); err != nil {
+		return err
+	}
+	f.check = check
+	return nil
+}
+
+// name is how errors name the config.
+func (f *ConfigFile) name() string {
+	if f.path == "" {
+		return "the default bundle config"
+	}
+	return f.path
 }
 
 // Start polls the file until ctx ends (a manager.Runnable).
@@ -97,6 +120,9 @@ func (f *ConfigFile) reload() {
 	}
 	f.data = data
 	cfg, err := bundle.ParseConfig(f.path, data)
+	if err == nil && f.check != nil {
+		err = f.check(f.path, cfg)
+	}
 	if err != nil {
 		f.mu.Unlock()
 		f.log.Error("the new bundle config is invalid; keeping the one in force", "path", f.path, "error", err)

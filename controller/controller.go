@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +52,15 @@ type Options struct {
 	// Config is the bundle config; nil means bundle.DefaultConfig.
 	Config *ConfigFile
 	// WatchNamespaces limits the sources read (Istio's root namespace is
-	// always read); empty means all.
+	// always read); empty means all. Set, the controller is
+	// namespace-scoped: see OutputNamespaces.
 	WatchNamespaces []string
+	// OutputNamespaces are, in namespace-scoped mode, the only namespaces
+	// the bundle's objects are watched and written in; a bundle config
+	// placing objects elsewhere is refused, at start and on reload. Empty:
+	// the watched namespaces, Istio's root namespace and the namespaces
+	// the config names at start. Only with WatchNamespaces.
+	OutputNamespaces []string
 	// DryRun logs what would be applied and pruned and writes nothing: no
 	// objects, no Events.
 	DryRun bool
@@ -141,6 +149,8 @@ type Controller struct {
 	disco    discovery.DiscoveryInterface
 	// cache holds the informers' objects, a cache per kind.
 	cache caches
+	// scope is where objects may go (namespace-scoped mode).
+	scope outputScope
 
 	// track records changes as they arrive (informer goroutines).
 	track tracker
@@ -170,6 +180,9 @@ type Controller struct {
 // controller's own), the passes run on the elected leader.
 func New(mgr manager.Manager, opts Options) (*Controller, error) {
 	opts.defaults()
+	if len(opts.OutputNamespaces) > 0 && len(opts.WatchNamespaces) == 0 {
+		return nil, errors.New("output namespaces are namespace-scoped mode's: they need watched namespaces (--output-namespaces needs --watch-namespaces)")
+	}
 	b, err := inventory.NewDefaultBuilder()
 	if err != nil {
 		return nil, err
@@ -202,6 +215,9 @@ func New(mgr manager.Manager, opts Options) (*Controller, error) {
 	} else if err := mgr.Add(opts.Config); err != nil {
 		return nil, err
 	}
+	if err := c.restrict(); err != nil {
+		return nil, err
+	}
 	c.opts.Config.notify(func() { c.enqueue(fullKey, 0) })
 	ctrl, err := crcontroller.NewTyped("routebundle", mgr, crcontroller.TypedOptions[passKey]{
 		Reconciler: c,
@@ -228,6 +244,23 @@ func New(mgr manager.Manager, opts Options) (*Controller, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// restrict sets the output namespaces of namespace-scoped mode up and
+// holds the config to them: a config that does not fit is an error now and
+// refused on reload.
+func (c *Controller) restrict() error {
+	sources := sourceNamespaces(c.opts.WatchNamespaces)
+	if sources == nil || c.opts.ReadOnly {
+		return nil // the exporter-only mode writes nothing
+	}
+	outputs := sortedSet(slices.Clone(c.opts.OutputNamespaces))
+	if len(outputs) == 0 {
+		outputs = defaultOutputNamespaces(c.opts.WatchNamespaces, c.opts.Config.Current())
+	}
+	c.opts.OutputNamespaces = outputs
+	c.scope = outputScope{sources: sources, outputs: outputs}
+	return c.opts.Config.restrict(c.scope.check)
 }
 
 // Inventory returns the inventory of the last pass, nil before the first.

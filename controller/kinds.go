@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/routebundle/routebundle/bundle"
-	"github.com/routebundle/routebundle/inventory"
 )
 
 // kind is a resource the controller reads or writes.
@@ -94,15 +93,14 @@ func newMetadata(k kind) *metav1.PartialObjectMetadata {
 	return m
 }
 
-// newCache returns a cache for kind k alone: sources restricted to the
-// watched namespaces (and Istio's root namespace, whose policies reach
-// every namespace), without managed fields; outputs restricted to objects
+// newCache returns a cache for kind k alone, restricted to namespaces
+// (nil: all): sources without managed fields; outputs restricted to objects
 // labelled as routebundle's, as metadata with only the names of their field
 // managers, which is all the controller reads of them (a thousand
 // dashboards are not kept in memory). A cache per kind can be created once
 // its CRD exists, which a cache of all kinds, made when the manager is,
 // cannot.
-func newCache(mgr manager.Manager, k kind, watchNamespaces []string) (cache.Cache, error) {
+func newCache(mgr manager.Manager, k kind, namespaces []string) (cache.Cache, error) {
 	opts := cache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
 		DefaultTransform: cache.TransformStripManagedFields(),
@@ -111,15 +109,13 @@ func newCache(mgr manager.Manager, k kind, watchNamespaces []string) (cache.Cach
 		// hands them to changes them (TestInventoryLeavesObjectsAlone).
 		DefaultUnsafeDisableDeepCopy: ptr.To(true),
 	}
-	switch {
-	case slices.Contains(outputKinds, k):
-		// Outputs live where the bundle config puts them, which a reload
-		// can change: they are watched in every namespace.
+	if slices.Contains(outputKinds, k) {
 		opts.DefaultLabelSelector = labels.SelectorFromSet(labels.Set{bundle.LabelManagedBy: bundle.ManagedBy})
 		opts.DefaultTransform = keepManagerNames
-	case k != namespaceKind && len(watchNamespaces) > 0:
-		opts.DefaultNamespaces = map[string]cache.Config{inventory.RootNamespace: {}}
-		for _, ns := range watchNamespaces {
+	}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
 			opts.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
@@ -128,6 +124,20 @@ func newCache(mgr manager.Manager, k kind, watchNamespaces []string) (cache.Cach
 		return nil, fmt.Errorf("cache of %ss: %w", k.gvk.Kind, err)
 	}
 	return c, nil
+}
+
+// cacheNamespaces are the namespaces kind k is watched in, nil for all:
+// Namespaces are cluster-scoped; in namespace-scoped mode the outputs are
+// watched in the output namespaces (everywhere otherwise: a config reload
+// can move them), the sources in the watched and root namespaces.
+func (c *Controller) cacheNamespaces(k kind) []string {
+	switch {
+	case k == namespaceKind:
+		return nil
+	case slices.Contains(outputKinds, k):
+		return c.scope.outputs
+	}
+	return sourceNamespaces(c.opts.WatchNamespaces)
 }
 
 // keepManagerNames drops the field sets of managedFields, keeping who

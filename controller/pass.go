@@ -112,7 +112,7 @@ func (c *Controller) runFullPass(ctx context.Context) error {
 	if err == nil {
 		c.state.setFull(start)
 		if !c.synced.Swap(true) {
-			c.log.Info("the mesh is in sync", "objects", len(p.objs), "routeSets", len(inv.RouteSets))
+			c.log.Info("the mesh is in sync", "objects", len(p.keys), "routeSets", len(inv.RouteSets))
 		}
 	}
 	return err
@@ -269,21 +269,29 @@ type result struct {
 func (c *Controller) applyAll(ctx context.Context, objs []bundle.Object) []result {
 	out := make([]result, len(objs))
 	var absent []objKey
-	for _, o := range objs {
-		if k := objectKey(o); !c.cached(ctx, k) {
+	var inScope []int
+	for i, o := range objs {
+		k := objectKey(o)
+		if !c.scope.allows(k.Namespace) {
+			// Neither watched nor writable: reported on its sources.
+			out[i] = result{key: k, outcome: failed, err: c.scope.outsideError(k), sources: o.Sources}
+			continue
+		}
+		inScope = append(inScope, i)
+		if !c.cached(ctx, k) {
 			absent = append(absent, k)
 		}
 	}
 	missing, err := c.lookup(ctx, absent)
 	if err != nil {
-		for i, o := range objs {
-			out[i] = result{key: objectKey(o), outcome: transient, err: err, sources: o.Sources}
+		for _, i := range inScope {
+			out[i] = result{key: objectKey(objs[i]), outcome: transient, err: err, sources: objs[i].Sources}
 		}
 		return out
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(c.opts.ApplyConcurrency, len(objs)) {
+	for range min(c.opts.ApplyConcurrency, len(inScope)) {
 		wg.Go(func() {
 			enc := bundle.NewObjectEncoder()
 			for i := range next {
@@ -294,7 +302,7 @@ func (c *Controller) applyAll(ctx context.Context, objs []bundle.Object) []resul
 			}
 		})
 	}
-	for i := range objs {
+	for _, i := range inScope {
 		next <- i
 	}
 	close(next)
@@ -375,6 +383,9 @@ func (c *Controller) compare(ctx context.Context, r *rendered, missing map[objKe
 // one namespace (the dashboards, at start), one list answers for all.
 func (c *Controller) lookup(ctx context.Context, keys []objKey) (map[objKey]*metav1.PartialObjectMetadata, error) {
 	out := make(map[objKey]*metav1.PartialObjectMetadata, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
 	type group struct{ kind, namespace string }
 	groups := map[group][]objKey{}
 	for _, k := range keys {

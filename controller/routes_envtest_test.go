@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	crclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -267,36 +269,55 @@ func create(t *testing.T, cl crclient.Client, obj crclient.Object) {
 // test ends, looking for missing CRDs every 200ms.
 func startController(t *testing.T, srv *k8stest.Server) *controller.Controller {
 	t.Helper()
+	mgr := newManager(t, srv.Config)
+	// The controller's logs go to the test's output (shown when it fails);
+	// the manager stops before the test ends.
+	c, err := controller.New(mgr, quick(controller.Options{Logger: slog.New(slog.NewJSONHandler(t.Output(), nil))}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	startManager(t, mgr)
+	return c
+}
+
+// quick shortens the controller's delays for tests.
+func quick(o controller.Options) controller.Options {
+	o.Coalesce, o.MeshDelay = 20*time.Millisecond, 100*time.Millisecond
+	o.CRDRetry, o.CRDRetryMax = 50*time.Millisecond, 200*time.Millisecond
+	return o
+}
+
+func newManager(t *testing.T, cfg *rest.Config) manager.Manager {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := manager.New(srv.Config, manager.Options{
+	mgr, err := manager.New(cfg, manager.Options{
 		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The controller's logs go to the test's output (shown when it fails);
-	// the manager stops before the test ends.
-	c, err := controller.New(mgr, controller.Options{
-		Logger:   slog.New(slog.NewJSONHandler(t.Output(), nil)),
-		Coalesce: 20 * time.Millisecond, MeshDelay: 100 * time.Millisecond,
-		CRDRetry: 50 * time.Millisecond, CRDRetryMax: 200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return mgr
+}
+
+// startManager runs mgr until stop is called or the test ends.
+func startManager(t *testing.T, mgr manager.Manager) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	return c
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // waitFor polls check until it returns nil, failing t after a minute.

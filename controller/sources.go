@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -51,7 +52,8 @@ func (c *Controller) watchSources(ctx context.Context) error {
 	c.mu.Lock()
 	c.sources = true
 	c.mu.Unlock()
-	c.log.Info("watching the mesh", "kinds", kindNames(watch), "namespaces", namespacesText(c.opts.WatchNamespaces))
+	c.log.Info("watching the mesh", "kinds", kindNames(watch), "namespaces", namespacesText(c.opts.WatchNamespaces),
+		"outputNamespaces", namespacesText(c.scope.outputs))
 	c.enqueue(fullKey, 0)
 	c.waitForOptional(ctx, missing)
 	return nil
@@ -142,18 +144,28 @@ var optionalUse = map[string]string{
 }
 
 // seedEvents tells the findings which Events routebundle sent before it
-// (re)started, so that it does not send them twice.
+// (re)started, so that it does not send them twice. They are about the
+// sources: in namespace-scoped mode they are listed in the source
+// namespaces only.
 func (c *Controller) seedEvents(ctx context.Context) {
 	if c.opts.DryRun || c.opts.ReadOnly {
 		return
 	}
-	list := &corev1.EventList{}
-	err := c.mgr.GetAPIReader().List(ctx, list, client.MatchingFields{"reportingComponent": FieldManager})
-	if err != nil {
-		c.log.Warn("cannot list routebundle's earlier Events; findings are reported again", "error", err)
-		return
+	namespaces := sourceNamespaces(c.opts.WatchNamespaces)
+	if namespaces == nil {
+		namespaces = []string{metav1.NamespaceAll}
 	}
-	c.findings.seed(list.Items)
+	var all []corev1.Event
+	for _, ns := range namespaces {
+		list := &corev1.EventList{}
+		err := c.mgr.GetAPIReader().List(ctx, list, client.InNamespace(ns), client.MatchingFields{"reportingComponent": FieldManager})
+		if err != nil {
+			c.log.Warn("cannot list routebundle's earlier Events; findings are reported again", "namespace", ns, "error", err)
+			return
+		}
+		all = append(all, list.Items...)
+	}
+	c.findings.seed(all)
 }
 
 // installed reports whether the API server serves kind k.
@@ -190,7 +202,7 @@ func (c *Controller) startInformer(ctx context.Context, k kind) error {
 	default:
 		obj, h = newUnstructured(k), c.sourceHandler()
 	}
-	kc, err := newCache(c.mgr, k, c.opts.WatchNamespaces)
+	kc, err := newCache(c.mgr, k, c.cacheNamespaces(k))
 	if err != nil {
 		return err
 	}

@@ -147,10 +147,10 @@ func testLeastPrivilege(t *testing.T, srv *k8stest.Server, values string) {
 			t.Skip("routebundle did not do its job")
 		}
 		var used map[permission]bool
-		var refused []string
+		var refused, wide []string
 		eventually(t, "every granted permission in the audit log", func() error {
 			var err error
-			if used, refused, err = audited(srv, begin, user); err != nil {
+			if used, refused, wide, err = audited(srv, begin, user); err != nil {
 				return err
 			}
 			if missing := unused(granted, used); len(missing) > 0 {
@@ -160,6 +160,11 @@ func testLeastPrivilege(t *testing.T, srv *k8stest.Server, values string) {
 		})
 		if len(refused) > 0 {
 			t.Errorf("requests refused to routebundle (a rule is missing):\n%s", strings.Join(refused, "\n"))
+		}
+		// Namespace-scoped, nothing but Namespaces is read cluster-wide:
+		// not the bundle's kinds, not Events.
+		if scoped && len(wide) > 0 {
+			t.Errorf("namespace-scoped routebundle listed or watched cluster-wide:\n%s", strings.Join(wide, "\n"))
 		}
 		var list []string
 		for p := range used {
@@ -272,8 +277,16 @@ func testRefused(t *testing.T, c client.Client, scoped bool) {
 		if err := c.Create(ctx, cm); !apierrors.IsForbidden(err) {
 			t.Errorf("create a ConfigMap in default: %v, want Forbidden", err)
 		}
-		if err := c.List(ctx, &corev1.ConfigMapList{}, client.InNamespace("default")); err != nil {
-			t.Errorf("list ConfigMaps (metadata of routebundle's are watched everywhere): %v", err)
+		if err := c.List(ctx, &corev1.ConfigMapList{}, client.InNamespace("default")); !apierrors.IsForbidden(err) {
+			t.Errorf("list ConfigMaps in default: %v, want Forbidden", err)
+		}
+		// Nothing of the bundle, and no Event, is read across namespaces.
+		rules := &unstructured.UnstructuredList{}
+		rules.SetGroupVersionKind(gvks["PrometheusRule"].GroupVersion().WithKind("PrometheusRuleList"))
+		for what, list := range map[string]client.ObjectList{"PrometheusRules": rules, "ConfigMaps": &corev1.ConfigMapList{}, "Events": &corev1.EventList{}} {
+			if err := c.List(ctx, list); !apierrors.IsForbidden(err) {
+				t.Errorf("list %s in every namespace: %v, want Forbidden", what, err)
+			}
 		}
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "stolen", Namespace: releaseNamespace}}
@@ -375,20 +388,23 @@ func grants(t *testing.T, objs []*unstructured.Unstructured) map[permission]bool
 }
 
 // audited reads what user asked the API server since since: the
-// permissions of the requests that went through, and the refused ones.
-func audited(srv *k8stest.Server, since time.Time, user string) (map[permission]bool, []string, error) {
+// permissions of the requests that went through, the refused ones, and the
+// lists and watches across all namespaces of anything but Namespaces.
+func audited(srv *k8stest.Server, since time.Time, user string) (used map[permission]bool, refused, wide []string, err error) {
 	reqs, err := srv.Requests(since)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	used := map[permission]bool{}
-	var refused []string
+	used = map[permission]bool{}
 	for _, r := range reqs {
 		if r.User != user {
 			continue
 		}
 		res, group, _ := strings.Cut(r.Resource, ".")
 		p := permission{group, res, r.Verb}
+		if (r.Verb == "list" || r.Verb == "watch") && r.Namespace == "" && r.Resource != "namespaces" {
+			wide = append(wide, r.String())
+		}
 		if r.Code == http.StatusForbidden {
 			refused = append(refused, r.String())
 			continue
@@ -400,7 +416,7 @@ func audited(srv *k8stest.Server, since time.Time, user string) (map[permission]
 			used[permission{group, res, "create"}] = true
 		}
 	}
-	return used, slices.Compact(refused), nil
+	return used, slices.Compact(refused), slices.Compact(wide), nil
 }
 
 // unused lists the granted permissions no request used. list goes with

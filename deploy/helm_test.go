@@ -318,16 +318,21 @@ func TestChartArgsParse(t *testing.T) {
 }
 
 // TestChartRBACModes checks where the rules land: one ClusterRole with
-// every rule by default; with watchNamespaces, a ClusterRole that writes
-// nothing, Roles reading the sources in the watched and root namespaces,
-// and Roles writing the bundle where it goes.
+// every rule by default; with watchNamespaces, a ClusterRole with
+// Namespaces (cluster-scoped) alone, Roles reading the sources in the
+// watched and root namespaces, and Roles watching and writing the bundle
+// where it goes, the namespaces routebundle is told with
+// --output-namespaces.
 func TestChartRBACModes(t *testing.T) {
 	def := mustRender(t, "")
 	if n := len(kindsOf(def.objects, "Role")); n != 1 {
 		t.Errorf("default: %d Roles, want only the leader election one", n)
 	}
-	ns := mustRender(t, "watchNamespaces: [shop, payments]\ntargetNamespaces: {rules: alerts}")
+	ns := mustRender(t, "watchNamespaces: [shop, payments]\ntargetNamespaces: {rules: alerts}\nconfig: {dashboards: {configMap: {namespace: grafana}}}")
 	cr := find(t, ns.objects, "ClusterRole", "")
+	if got := resourcesOf(cr); !slices.Equal(got, []string{"namespaces"}) {
+		t.Errorf("namespace-scoped ClusterRole on %v, want namespaces only", got)
+	}
 	rules, _, _ := unstructured.NestedSlice(cr.Object, "rules")
 	for _, r := range rules {
 		verbs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "verbs")
@@ -341,9 +346,12 @@ func TestChartRBACModes(t *testing.T) {
 	for _, r := range kindsOf(ns.objects, "Role") {
 		where[r.GetName()] = append(where[r.GetName()], r.GetNamespace())
 	}
+	// The dashboards' namespace comes from values.config, which wins over
+	// targetNamespaces: the Roles follow the config routebundle reads.
+	outputs := []string{"alerts", "grafana", "monitoring"}
 	for name, want := range map[string][]string{
 		"routebundle-sources":         {"istio-system", "payments", "shop"},
-		"routebundle-outputs":         {"alerts", "monitoring"},
+		"routebundle-outputs":         outputs,
 		"routebundle-leader-election": {releaseNamespace},
 	} {
 		got := where[name]
@@ -351,6 +359,11 @@ func TestChartRBACModes(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("Role %s in %v, want %v", name, got, want)
 		}
+	}
+	dep := find(t, ns.objects, "Deployment", "")
+	args := nested[[]any](t, nested[[]any](t, dep.Object, "spec", "template", "spec", "containers")[0].(map[string]any), "args")
+	if want := "--output-namespaces=" + strings.Join(outputs, ","); !slices.Contains(args, any(want)) {
+		t.Errorf("the Deployment's arguments %v do not have %s", args, want)
 	}
 	if n, m := len(kindsOf(ns.objects, "RoleBinding")), len(kindsOf(ns.objects, "Role")); n != m {
 		t.Errorf("%d RoleBindings for %d Roles", n, m)

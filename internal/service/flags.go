@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // usageError is a bad command line: the caller exits 2.
@@ -36,10 +38,11 @@ Flags:
 func parseFlags(args []string, stdout io.Writer) (opts Options, help bool, err error) {
 	fs := flag.NewFlagSet("routebundle", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var watch, logLevel string
+	var watch, outputs, logLevel string
 	fs.StringVar(&opts.Kubeconfig, "kubeconfig", "", "path to a kubeconfig; in-cluster configuration (or $KUBECONFIG) when empty")
 	fs.StringVar(&opts.Config, "config", "", "bundle config file (the one bundlegen generate -c reads); re-read when it changes")
 	fs.StringVar(&watch, "watch-namespaces", "", "comma-separated namespaces whose WasmPlugins, Telemetries and Gateways are read (Istio's root namespace always is); all when empty")
+	fs.StringVar(&outputs, "output-namespaces", "", "with --watch-namespaces: comma-separated namespaces the bundle's objects are watched and written in, and the only ones a bundle config may name; when empty, the watched namespaces, Istio's root namespace and those the bundle config names at start")
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the /metrics endpoint; 0 disables it")
 	fs.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints; 0 disables them")
 	fs.BoolVar(&opts.LeaderElect, "leader-elect", true, "elect a leader (Lease) so that one replica applies at a time")
@@ -68,10 +71,14 @@ func parseFlags(args []string, stdout io.Writer) (opts Options, help bool, err e
 	if fs.NArg() > 0 {
 		return opts, false, usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
 	}
-	for _, ns := range strings.Split(watch, ",") {
-		if ns = strings.TrimSpace(ns); ns != "" {
-			opts.WatchNamespaces = append(opts.WatchNamespaces, ns)
-		}
+	if opts.WatchNamespaces, err = namespaceList("--watch-namespaces", watch); err != nil {
+		return opts, false, err
+	}
+	if opts.OutputNamespaces, err = namespaceList("--output-namespaces", outputs); err != nil {
+		return opts, false, err
+	}
+	if len(opts.OutputNamespaces) > 0 && len(opts.WatchNamespaces) == 0 {
+		return opts, false, usageError{errors.New("--output-namespaces needs --watch-namespaces: without it routebundle watches and writes every namespace")}
 	}
 	if err := opts.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return opts, false, usageError{fmt.Errorf("--log-level: %w", err)}
@@ -80,4 +87,20 @@ func parseFlags(args []string, stdout io.Writer) (opts Options, help bool, err e
 		return opts, false, usageError{errors.New("--resync-period must be positive")}
 	}
 	return opts, false, nil
+}
+
+// namespaceList splits flag's comma-separated list of namespaces, dropping
+// blanks.
+func namespaceList(flag, s string) ([]string, error) {
+	var out []string
+	for _, ns := range strings.Split(s, ",") {
+		if ns = strings.TrimSpace(ns); ns == "" {
+			continue
+		}
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			return nil, usageError{fmt.Errorf("%s: %q is not a namespace name: %s", flag, ns, msgs[0])}
+		}
+		out = append(out, ns)
+	}
+	return out, nil
 }

@@ -23,7 +23,7 @@ func TestRunHelp(t *testing.T) {
 		if err := service.Run(context.Background(), []string{arg}, &stdout, &stderr); err != nil {
 			t.Fatalf("%s: %v", arg, err)
 		}
-		for _, flag := range []string{"kubeconfig", "config", "watch-namespaces", "metrics-bind-address",
+		for _, flag := range []string{"kubeconfig", "config", "watch-namespaces", "output-namespaces", "metrics-bind-address",
 			"health-probe-bind-address", "leader-elect", "dry-run", "prometheus-url", "prometheus-bearer-token-file", "exporter-only", "exporter-interval"} {
 			if !strings.Contains(stdout.String(), "-"+flag+" ") && !strings.Contains(stdout.String(), "-"+flag+"\n") {
 				t.Errorf("%s: --%s is not listed:\n%s", arg, flag, stdout.String())

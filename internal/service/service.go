@@ -41,6 +41,7 @@ type Options struct {
 	Kubeconfig              string
 	Config                  string
 	WatchNamespaces         []string
+	OutputNamespaces        []string
 	MetricsAddr             string
 	ProbeAddr               string
 	LeaderElect             bool
@@ -135,14 +136,15 @@ func New(opts Options, logOut io.Writer) (*Service, error) {
 		return nil, err
 	}
 	copts := controller.Options{
-		Config:          bundleConfig,
-		WatchNamespaces: opts.WatchNamespaces,
-		DryRun:          opts.DryRun,
-		ReadOnly:        opts.ExporterOnly,
-		ResyncPeriod:    opts.ResyncPeriod,
-		Recorder:        s.exporter.Recorder(),
-		Published:       s.exporter.SetInventory,
-		Logger:          log,
+		Config:           bundleConfig,
+		WatchNamespaces:  opts.WatchNamespaces,
+		OutputNamespaces: opts.OutputNamespaces,
+		DryRun:           opts.DryRun,
+		ReadOnly:         opts.ExporterOnly,
+		ResyncPeriod:     opts.ResyncPeriod,
+		Recorder:         s.exporter.Recorder(),
+		Published:        s.exporter.SetInventory,
+		Logger:           log,
 	}
 	if opts.Tune != nil {
 		opts.Tune(&copts)

@@ -83,12 +83,20 @@ release: {{ . | quote }}
 {{- toJson (append .Values.watchNamespaces .Values.istio.rootNamespace | uniq | sortAlpha) -}}
 {{- end -}}
 
-{{/* The namespaces routebundle writes its objects to: the rules' (each
-     route set's own when unset), the monitors' and the dashboards'. */}}
+{{/* The namespaces routebundle writes its objects to, read from the bundle
+     config it is given (so that values.config cannot send an object
+     elsewhere unnoticed: routebundle refuses a config naming a namespace
+     not among them): rules.namespace (each route set's own, the source
+     namespaces, when unset), scrape.namespace and
+     dashboards.configMap.namespace. In namespace-scoped mode routebundle
+     is passed them as --output-namespaces and watches its objects there
+     only. */}}
 {{- define "routebundle.outputNamespaces" -}}
-{{- $ns := list .Values.targetNamespaces.monitors (include "routebundle.dashboardsNamespace" .) -}}
-{{- if .Values.targetNamespaces.rules -}}
-{{- $ns = append $ns .Values.targetNamespaces.rules -}}
+{{- $cfg := include "routebundle.bundleConfig" . | fromYaml -}}
+{{- $scrape := dig "scrape" "namespace" "" $cfg -}}
+{{- $ns := list $scrape (dig "dashboards" "configMap" "namespace" "" $cfg | default $scrape) -}}
+{{- with dig "rules" "namespace" "" $cfg -}}
+{{- $ns = append $ns . -}}
 {{- else -}}
 {{- $ns = concat $ns (include "routebundle.sourceNamespaces" . | fromJsonArray) -}}
 {{- end -}}
@@ -99,7 +107,8 @@ release: {{ . | quote }}
      under them in a real API server and finds every verb used. */}}
 
 {{/* Namespaces are cluster-scoped: read in either mode (labels say which
-     namespaces are ambient or served by a waypoint). */}}
+     namespaces are ambient or served by a waypoint). In namespace-scoped
+     mode this is all the ClusterRole holds. */}}
 {{- define "routebundle.namespaceRules" -}}
 - apiGroups: [""]
   resources: [namespaces]
@@ -149,8 +158,9 @@ release: {{ . | quote }}
   verbs: [create, patch]
 {{- end -}}
 
-{{/* The Events sent before a restart are listed, in every namespace, so
-     that they are not sent twice. */}}
+{{/* The Events sent before a restart are listed (where the sources are:
+     every namespace, or in namespace-scoped mode the source namespaces)
+     so that they are not sent twice. */}}
 {{- define "routebundle.eventListRules" -}}
 - apiGroups: [""]
   resources: [events]
