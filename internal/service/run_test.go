@@ -68,6 +68,9 @@ func TestRunUsageErrors(t *testing.T) {
 		{service.Options{Exporter: service.ExporterOptions{Interval: time.Second, Timeout: 5 * time.Second}}, "exceeds the interval"},
 		{service.Options{ExporterOnly: true, DryRun: true}, "do not go together"},
 		{service.Options{MetricsAddr: "127.0.0.1:bad"}, "--metrics-bind-address"},
+		// The default config puts the monitors in monitoring.
+		{service.Options{WatchNamespaces: []string{"shop"}, OutputNamespaces: []string{"istio-system", "shop"}},
+			`scrape.namespace: namespace "monitoring" is not among the output namespaces (istio-system, shop`},
 	} {
 		tt.opts.RESTConfig = cfg
 		if tt.opts.ProbeAddr == "" {
