@@ -131,6 +131,10 @@ const (
 	// metrics of the side the proxy does not report: gateways and client
 	// sidecars report mode CLIENT metrics, waypoints mode SERVER ones.
 	CodeRouteNameWrongSide = "RB111"
+	// CodeInvalidRegex: a route object's regex that Istio's RE2 rejects:
+	// istiod's validation refuses a VirtualService holding one, and Envoy
+	// the route configuration a Gateway API route's lands in.
+	CodeInvalidRegex = "RB112"
 )
 
 // Schema findings (RB2xx): the object as the API server's strict field
@@ -193,6 +197,7 @@ func Codes() []CodeInfo {
 		{CodeUnreachedRouteObject, Warning, "a route object attaches only to Services or Gateways that no Telemetry reading `xds.route_name` reaches: its route names land in no metric"},
 		{CodeNoRouteObjects, Warning, "a tag reads `xds.route_name` where no route object applies (or at a Gateway routebundle cannot identify): every request reads `default` and no route set is built"},
 		{CodeRouteNameWrongSide, Warning, "a tag reading `xds.route_name` is only on metrics of the side the proxy does not report (gateways and client sidecars report `mode: CLIENT` metrics, waypoints `mode: SERVER` ones): it never reaches a series"},
+		{CodeInvalidRegex, Error, "a route object's regex is not valid RE2 (or, in a VirtualService, longer than 1,024 characters): istiod's validation rejects a VirtualService holding it; Envoy rejects the route configuration an HTTPRoute's or GRPCRoute's lands in and keeps its previous routes"},
 
 		// Schema checks, as the API server's strict field validation makes them.
 		{CodeUnknownField, Error, "a WasmPlugin or Telemetry has a field its CRD does not declare (`selctor:`, `tagOverride:`), with a \"did you mean\" when a declared one is one edit away; the API server rejects it under strict field validation (kubectl's default) or drops it"},

@@ -114,6 +114,10 @@ the commit Istio ships and its stats filter); the tests that rely on one cite wh
 - istiod accepts parentRefs to a Gateway, a ListenerSet, a Service (group ` + "`\"\"`" + `) and a
   ServiceEntry; an omitted group means ` + "`gateway.networking.k8s.io`" + `, so ` + "`kind: Service`" + ` alone is
   ignored (RB105).
+- Route object regexes are RE2. istiod's validation checks a VirtualService's with Go's RE2 (and
+  refuses one longer than 1,024 characters); a Gateway API route's reaches Envoy unchecked
+  (` + "`conversion.go`" + ` passes it through), and Envoy rejects the whole route configuration holding it,
+  keeping its previous routes (RB112).
 - Route names are read where Envoy matches the routes: at a waypoint (the routes of the Services
   it serves, reported ` + "`reporter=\"waypoint\"`" + ` on the server side), at a gateway (the routes
   attached to it, per host) and at client sidecars (the routes of the Services they call); the

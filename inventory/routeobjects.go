@@ -118,7 +118,7 @@ func (st *state) reportRouteObjects() {
 		})
 	}
 	for _, d := range ro.Diagnostics {
-		if d.Code == diag.CodeInvalidField || d.Code == diag.CodeDuplicateObject || !quiet[d.Object] {
+		if d.Code == diag.CodeInvalidField || d.Code == diag.CodeInvalidRegex || d.Code == diag.CodeDuplicateObject || !quiet[d.Object] {
 			st.c.list = append(st.c.list, d)
 		}
 	}
@@ -388,6 +388,7 @@ func parseHTTPPath(f *fields, pm map[string]any, path manifest.Path) *routing.St
 	case "Exact":
 		return &routing.StringMatch{Type: routing.Exact, Value: value}
 	case "RegularExpression":
+		f.regex(value, path.Key("value"))
 		return &routing.StringMatch{Type: routing.Regex, Value: value}
 	}
 	if value != "/" {
@@ -416,6 +417,7 @@ func parseNamedMatches(f *fields, m map[string]any, key string, path manifest.Pa
 		tp := routing.Exact
 		if t, ok := f.enum(hm, "type", p.Key("type"), "Exact", "RegularExpression"); ok && t == "RegularExpression" {
 			tp = routing.Regex
+			f.regex(value, p.Key("value"))
 		}
 		if name != "" {
 			byName[name] = routing.KeyMatch{Name: name, StringMatch: routing.StringMatch{Type: tp, Value: value}}
@@ -454,6 +456,16 @@ func parseGRPCRouteMatch(f *fields, v any, path manifest.Path) (routing.Match, b
 // exact → path /S/M; service only → prefix /S/; method only → regex
 // /[^/]+/M; regular expressions likewise.
 func parseGRPCMethod(f *fields, mm map[string]any, path manifest.Path) (*routing.GRPCMethod, *routing.StringMatch) {
+	g, sm := grpcMethodMatch(f, mm, path)
+	if sm != nil && sm.Type == routing.Regex {
+		// istiod joins service and method into one regex: the two halves
+		// can each be invalid and the whole valid, or the other way round.
+		f.regex(sm.Value, path)
+	}
+	return g, sm
+}
+
+func grpcMethodMatch(f *fields, mm map[string]any, path manifest.Path) (*routing.GRPCMethod, *routing.StringMatch) {
 	g := &routing.GRPCMethod{}
 	if t, ok := f.enum(mm, "type", path.Key("type"), "Exact", "RegularExpression"); ok {
 		g.Regex = t == "RegularExpression"
@@ -565,6 +577,9 @@ func parseStringMatch(f *fields, m map[string]any, key string, path manifest.Pat
 			return nil
 		}
 		out = &routing.StringMatch{Type: kind.tp, Value: s}
+	}
+	if out != nil && out.Type == routing.Regex && out.Value != "*" {
+		f.regex(out.Value, path.Key("regex"))
 	}
 	if out == nil || out.Type == routing.Regex && out.Value == "*" {
 		return &routing.StringMatch{Type: routing.Present}

@@ -146,10 +146,14 @@ func scalarValue(v []byte) (string, bool) {
 	case '&', '!', '*', '?', '%', '@', '`':
 		return "", false // anchors, tags, aliases: the parser decides
 	}
-	// A plain scalar ends at " #" or the line's end; it may continue on the
-	// next lines, but only indented ones.
-	if i := bytes.Index(v, []byte(" #")); i >= 0 {
-		v = v[:i]
+	// A plain scalar ends at a comment (" #" or "\t#": YAML's white space
+	// is both) or the line's end; it may continue on the next lines, but
+	// only indented ones.
+	for i := 1; i < len(v); i++ {
+		if v[i] == '#' && (v[i-1] == ' ' || v[i-1] == '\t') {
+			v = v[:i]
+			break
+		}
 	}
 	return string(bytes.TrimRight(v, " \t")), true
 }

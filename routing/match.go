@@ -156,7 +156,8 @@ func matchString(s StringMatch, v string) bool {
 		return strings.HasPrefix(v, s.Value)
 	case Regex:
 		// Envoy's safe_regex matches the whole value. A pattern Go's RE2
-		// rejects is one Envoy rejects too; it matches nothing.
+		// rejects is one Envoy rejects too (the inventory reports it,
+		// RB112); here it matches nothing.
 		re, err := regexp.Compile(`^(?:` + s.Value + `)$`)
 		return err == nil && re.MatchString(v)
 	case Present:
