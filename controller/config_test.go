@@ -20,16 +20,22 @@ import (
 	"github.com/routebundle/routebundle/diag"
 )
 
-func TestConfigFileReload(t *testing.T) {
-	var logs bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
+// configWriter returns the path of a bundle config file and a function
+// that writes it.
+func configWriter(t *testing.T) (string, func(string)) {
 	p := filepath.Join(t.TempDir(), "bundle.yaml")
-	write := func(s string) {
+	return p, func(s string) {
 		t.Helper()
 		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestConfigFileReload(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	p, write := configWriter(t)
 	write("rules: {release: one}\n")
 	f, err := LoadConfigFile(p, 0, log)
 	if err != nil {

@@ -1,7 +1,6 @@
 package controller_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 
 	"github.com/routebundle/routebundle/controller"
 	"github.com/routebundle/routebundle/internal/k8stest"
+	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 // namespacedMesh is a sidecar namespace shop with a classification, a
@@ -148,7 +147,7 @@ func TestNamespaceScoped(t *testing.T) {
 		}
 	}
 	writeConfig("rules: {release: prom}\n")
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(io.MultiWriter(t.Output(), logs), nil))
 	config, err := controller.LoadConfigFile(configPath, 50*time.Millisecond, log)
 	if err != nil {
@@ -304,22 +303,4 @@ func getObject(t *testing.T, cl crclient.Client, kind, ns, name string) (*unstru
 	u.SetAPIVersion("monitoring.coreos.com/v1")
 	u.SetKind(kind)
 	return u, cl.Get(t.Context(), crclient.ObjectKey{Namespace: ns, Name: name}, u)
-}
-
-// lockedBuffer collects logs from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -3,8 +3,6 @@ package controller
 import (
 	"bytes"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -106,13 +104,7 @@ func TestApplyAllRefusesOutsideTheOutputNamespaces(t *testing.T) {
 // that does not pass is an error at once.
 func TestConfigFileRestricted(t *testing.T) {
 	var logs bytes.Buffer
-	p := filepath.Join(t.TempDir(), "bundle.yaml")
-	write := func(s string) {
-		t.Helper()
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p, write := configWriter(t)
 	write("rules: {namespace: monitoring}\n")
 	f, err := LoadConfigFile(p, 0, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {

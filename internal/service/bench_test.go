@@ -26,6 +26,7 @@ import (
 	"github.com/routebundle/routebundle/controller"
 	"github.com/routebundle/routebundle/internal/k8stest"
 	"github.com/routebundle/routebundle/internal/synth"
+	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 // TestBenchController measures the routebundle binary named by
@@ -164,7 +165,7 @@ type process struct {
 	cmd    *exec.Cmd
 	probes string
 	start  time.Time
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	done   chan struct{}
 }
 
@@ -180,7 +181,7 @@ func freePort(t *testing.T) string {
 
 func startBinary(t *testing.T, bin, kubeconfig string, args ...string) *process {
 	t.Helper()
-	p := &process{probes: freePort(t), logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{probes: freePort(t), logs: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, append([]string{"--kubeconfig", kubeconfig,
 		"--health-probe-bind-address", p.probes, "--metrics-bind-address", freePort(t),
 		"--leader-election-namespace", "default"}, args...)...)

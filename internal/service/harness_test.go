@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,31 +19,14 @@ import (
 
 	"github.com/routebundle/routebundle/internal/k8stest"
 	"github.com/routebundle/routebundle/internal/service"
+	"github.com/routebundle/routebundle/internal/testutil"
 )
-
-// syncBuffer collects the service's logs from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // instance is one running service, restarted like a kubelet would when it
 // exits on a lost leader election.
 type instance struct {
 	t    testing.TB
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 
 	mu     sync.Mutex
 	svc    *service.Service
@@ -55,7 +37,7 @@ type instance struct {
 // startService runs the service with opts until stop or the end of the test.
 func startService(t testing.TB, opts service.Options) *instance {
 	t.Helper()
-	in := &instance{t: t, logs: &syncBuffer{}, done: make(chan error, 1)}
+	in := &instance{t: t, logs: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	opts.MetricsAddr, opts.ProbeAddr = "127.0.0.1:0", "127.0.0.1:0"
 	if opts.LogLevel == 0 {
 		opts.LogLevel = -4 // debug: the pass summaries
