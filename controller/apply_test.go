@@ -167,14 +167,14 @@ func TestShardOf(t *testing.T) {
 		{[]string{"root"}, meshShard},
 		{[]string{"a1", "root"}, meshShard},
 	} {
-		if got := shardOf(bundle.Object{RouteSets: tt.sets}, nsOf); got != tt.want {
+		if got := shardOf(bundle.Object{RouteSets: tt.sets}, nsOf, inventory.RootNamespace); got != tt.want {
 			t.Errorf("shardOf(%v) = %q, want %q", tt.sets, got, tt.want)
 		}
 	}
 }
 
 func TestPrunable(t *testing.T) {
-	c := &Controller{opts: Options{WatchNamespaces: []string{"a"}}}
+	c := &Controller{opts: Options{WatchNamespaces: []string{"a"}}, root: inventory.RootNamespace}
 	obj := func(labelled bool, sources string) *metav1.PartialObjectMetadata {
 		m := &metav1.PartialObjectMetadata{}
 		if labelled {

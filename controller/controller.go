@@ -147,6 +147,8 @@ type Controller struct {
 	sink     sink
 	findings *findings
 	disco    discovery.DiscoveryInterface
+	// root is Istio's root namespace, whose policies reach every namespace.
+	root string
 	// cache holds the informers' objects, a cache per kind.
 	cache caches
 	// scope is where objects may go (namespace-scoped mode).
@@ -183,16 +185,12 @@ func New(mgr manager.Manager, opts Options) (*Controller, error) {
 	if len(opts.OutputNamespaces) > 0 && len(opts.WatchNamespaces) == 0 {
 		return nil, errors.New("output namespaces are namespace-scoped mode's: they need watched namespaces (--output-namespaces needs --watch-namespaces)")
 	}
-	b, err := inventory.NewDefaultBuilder()
-	if err != nil {
-		return nil, err
-	}
 	disco, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
 	if err != nil {
 		return nil, fmt.Errorf("discovery client: %w", err)
 	}
 	c := &Controller{
-		opts: opts, log: opts.Logger, mgr: mgr, builder: b, disco: disco,
+		opts: opts, log: opts.Logger, mgr: mgr, disco: disco,
 		waiting: "informers not started",
 		state:   newPassState(),
 	}
@@ -213,6 +211,12 @@ func New(mgr manager.Manager, opts Options) (*Controller, error) {
 			return nil, err
 		}
 	} else if err := mgr.Add(opts.Config); err != nil {
+		return nil, err
+	}
+	// Istio's root namespace is the config's at start: the caches and the
+	// Roles of namespace-scoped mode are made for it.
+	c.root = rootNamespace(c.opts.Config.Current())
+	if c.builder, err = inventory.NewDefaultBuilder(inventory.WithRootNamespace(c.root)); err != nil {
 		return nil, err
 	}
 	if err := c.restrict(); err != nil {
@@ -246,21 +250,32 @@ func New(mgr manager.Manager, opts Options) (*Controller, error) {
 	return c, nil
 }
 
-// restrict sets the output namespaces of namespace-scoped mode up and
-// holds the config to them: a config that does not fit is an error now and
+// restrict sets the output namespaces of namespace-scoped mode up (the
+// exporter-only mode writes nothing) and holds the config to them and to
+// the root namespace: a config that does not fit is an error now and
 // refused on reload.
 func (c *Controller) restrict() error {
-	sources := sourceNamespaces(c.opts.WatchNamespaces)
-	if sources == nil || c.opts.ReadOnly {
-		return nil // the exporter-only mode writes nothing
+	if sources := sourceNamespaces(c.opts.WatchNamespaces, c.root); sources != nil && !c.opts.ReadOnly {
+		outputs := sortedSet(slices.Clone(c.opts.OutputNamespaces))
+		if len(outputs) == 0 {
+			outputs = defaultOutputNamespaces(sources, c.opts.Config.Current())
+		}
+		c.opts.OutputNamespaces = outputs
+		c.scope = outputScope{sources: sources, outputs: outputs}
 	}
-	outputs := sortedSet(slices.Clone(c.opts.OutputNamespaces))
-	if len(outputs) == 0 {
-		outputs = defaultOutputNamespaces(c.opts.WatchNamespaces, c.opts.Config.Current())
+	return c.opts.Config.restrict(c.checkConfig)
+}
+
+// checkConfig refuses a config that moves Istio's root namespace (the
+// caches read the one of the start) or puts objects outside the output
+// namespaces.
+func (c *Controller) checkConfig(file string, cfg bundle.Config) error {
+	var moved error
+	if root := rootNamespace(cfg); root != c.root {
+		moved = &bundle.ConfigError{File: file, Path: "rootNamespace",
+			Msg: fmt.Sprintf("%q: Istio's root namespace was %s when routebundle started, and changes only with a restart", root, c.root)}
 	}
-	c.opts.OutputNamespaces = outputs
-	c.scope = outputScope{sources: sources, outputs: outputs}
-	return c.opts.Config.restrict(c.scope.check)
+	return errors.Join(moved, c.scope.check(file, cfg))
 }
 
 // Inventory returns the inventory of the last pass, nil before the first.

@@ -144,7 +144,7 @@ func (c *Controller) build(ctx context.Context, namespaces []string) (*inventory
 		// The config was validated when it was read.
 		return nil, nil, nil, fmt.Errorf("building the bundle: %w", err)
 	}
-	return inv, newPlan(b.Objects(), inv), diag.Merge(inv.Diagnostics, genDiags), nil
+	return inv, newPlan(b.Objects(), inv, c.root), diag.Merge(inv.Diagnostics, genDiags), nil
 }
 
 // plan is a bundle's objects with the shard each belongs to.
@@ -162,7 +162,7 @@ type plan struct {
 // mesh. A namespace's objects depend only on the objects of that namespace
 // and of the root namespace (Istio applies no other policy across
 // namespaces), which is what lets a namespace be re-rendered alone.
-func newPlan(objs []bundle.Object, inv *inventory.Inventory) *plan {
+func newPlan(objs []bundle.Object, inv *inventory.Inventory, root string) *plan {
 	nsOf := make(map[string]string, len(inv.RouteSets))
 	for i := range inv.RouteSets {
 		nsOf[inv.RouteSets[i].ID] = inv.RouteSets[i].Namespace
@@ -170,7 +170,7 @@ func newPlan(objs []bundle.Object, inv *inventory.Inventory) *plan {
 	p := &plan{objs: objs, byShard: map[string][]objKey{}, owner: make(map[objKey]string, len(objs))}
 	for _, o := range objs {
 		k := keyOf(o.Object, o.Object.GetObjectKind().GroupVersionKind().Kind)
-		s := shardOf(o, nsOf)
+		s := shardOf(o, nsOf, root)
 		p.keys = append(p.keys, k)
 		p.shard = append(p.shard, s)
 		p.byShard[s] = append(p.byShard[s], k)
@@ -182,11 +182,11 @@ func newPlan(objs []bundle.Object, inv *inventory.Inventory) *plan {
 	return p
 }
 
-func shardOf(o bundle.Object, nsOf map[string]string) string {
+func shardOf(o bundle.Object, nsOf map[string]string, root string) string {
 	shard := meshShard
 	for i, id := range o.RouteSets {
 		ns := nsOf[id]
-		if ns == inventory.RootNamespace || i > 0 && ns != shard {
+		if ns == root || i > 0 && ns != shard {
 			return meshShard
 		}
 		shard = ns

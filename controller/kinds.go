@@ -137,7 +137,7 @@ func (c *Controller) cacheNamespaces(k kind) []string {
 	case slices.Contains(outputKinds, k):
 		return c.scope.outputs
 	}
-	return sourceNamespaces(c.opts.WatchNamespaces)
+	return sourceNamespaces(c.opts.WatchNamespaces, c.root)
 }
 
 // keepManagerNames drops the field sets of managedFields, keeping who

@@ -21,12 +21,13 @@ import (
 )
 
 // namespacedMesh is a sidecar namespace shop with a classification, a
-// mesh-wide one in Istio's root namespace (whose rules go there), and
+// mesh-wide one in Istio's root namespace, here mesh-root (the bundle
+// config's rootNamespace), whose rules go there, and
 // routebundle's objects from earlier: a stale PodMonitor in monitoring and
 // a PrometheusRule in other, a namespace outside the output namespaces.
 const namespacedMesh = `apiVersion: v1
 kind: Namespace
-metadata: {name: istio-system}
+metadata: {name: mesh-root}
 ---
 apiVersion: v1
 kind: Namespace
@@ -69,7 +70,7 @@ spec:
 ---
 apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
-metadata: {name: health-routes, namespace: istio-system}
+metadata: {name: health-routes, namespace: mesh-root}
 spec:
   url: file:///etc/istio/extensions/attributegen.wasm
   phase: STATS
@@ -82,7 +83,7 @@ spec:
 ---
 apiVersion: telemetry.istio.io/v1
 kind: Telemetry
-metadata: {name: health, namespace: istio-system}
+metadata: {name: health, namespace: mesh-root}
 spec:
   metrics:
   - providers: [{name: prometheus}]
@@ -146,7 +147,7 @@ func TestNamespaceScoped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeConfig("rules: {release: prom}\n")
+	writeConfig("rootNamespace: mesh-root\nrules: {release: prom}\n")
 	logs := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(io.MultiWriter(t.Output(), logs), nil))
 	config, err := controller.LoadConfigFile(configPath, 50*time.Millisecond, log)
@@ -157,7 +158,7 @@ func TestNamespaceScoped(t *testing.T) {
 	t.Run("refused at start", func(t *testing.T) {
 		_, err := controller.New(newManager(t, rbCfg), controller.Options{Config: config, Logger: log,
 			WatchNamespaces: []string{"shop"}, OutputNamespaces: []string{"monitoring", "shop"}})
-		if err == nil || !strings.Contains(err.Error(), configPath+`: rules.namespace: unset, each route set's rules go to its own namespace, and the source namespace "istio-system" is not among the output namespaces (monitoring, shop`) {
+		if err == nil || !strings.Contains(err.Error(), configPath+`: rules.namespace: unset, each route set's rules go to its own namespace, and the source namespace "mesh-root" is not among the output namespaces (monitoring, shop`) {
 			t.Errorf("rules of the root namespace outside the output namespaces: %v", err)
 		}
 		_, err = controller.New(newManager(t, rbCfg), controller.Options{Config: config, Logger: log, OutputNamespaces: []string{"shop"}})
@@ -203,7 +204,7 @@ func TestNamespaceScoped(t *testing.T) {
 	waitFor(t, "shop's rules", hasRules("shop", "routebundle-shop-route-name"))
 	// A mesh-wide route set (a root-namespace WasmPlugin without selector)
 	// has its rules in the root namespace, one of the output namespaces.
-	waitFor(t, "the root namespace's mesh-wide rules", hasRules("istio-system", "routebundle-mesh-health-route"))
+	waitFor(t, "the root namespace's mesh-wide rules", hasRules("mesh-root", "routebundle-mesh-health-route"))
 	waitFor(t, "the PodMonitor", func() error {
 		_, err := getObject(t, cl, "PodMonitor", "monitoring", "routebundle-envoy-stats")
 		return err
@@ -237,9 +238,9 @@ func TestNamespaceScoped(t *testing.T) {
 	})
 
 	t.Run("refused on reload", func(t *testing.T) {
-		writeConfig("rules: {release: prom, namespace: other}\n")
+		writeConfig("rootNamespace: mesh-root\nrules: {release: prom, namespace: other}\n")
 		waitFor(t, "the config refused", func() error {
-			if !strings.Contains(logs.String(), `rules.namespace: namespace \"other\" is not among the output namespaces (istio-system, monitoring, shop`) {
+			if !strings.Contains(logs.String(), `rules.namespace: namespace \"other\" is not among the output namespaces (mesh-root, monitoring, shop`) {
 				return errors.New("no log line names the key and the namespace")
 			}
 			return nil
@@ -252,21 +253,30 @@ func TestNamespaceScoped(t *testing.T) {
 		}
 		// A config within the output namespaces moves the rules, and the
 		// old ones are pruned.
-		writeConfig("rules: {release: prom, namespace: monitoring}\n")
+		writeConfig("rootNamespace: mesh-root\nrules: {release: prom, namespace: monitoring}\n")
 		waitFor(t, "the rules moved to monitoring", hasRules("monitoring", "routebundle-mesh-health-route", "routebundle-shop-route-name"))
 		waitFor(t, "shop's old rules pruned", hasRules("shop"))
-		waitFor(t, "the root namespace's old rules pruned", hasRules("istio-system"))
+		waitFor(t, "the root namespace's old rules pruned", hasRules("mesh-root"))
+		// Istio's root namespace is the one of the start: the caches and
+		// the Roles are made for it.
+		writeConfig("rootNamespace: istio-system\nrules: {release: prom, namespace: monitoring}\n")
+		waitFor(t, "a new root namespace refused", func() error {
+			if !strings.Contains(logs.String(), `rootNamespace: \"istio-system\": Istio's root namespace was mesh-root when routebundle started`) {
+				return errors.New("no log line")
+			}
+			return nil
+		})
 	})
 
 	// The audit log: every list and watch of the bundle's kinds and of
 	// Events stayed in the output and source namespaces. Watches are
 	// logged when they end.
 	stop()
-	outputs := []string{"istio-system", "monitoring", "shop"}
+	outputs := []string{"mesh-root", "monitoring", "shop"}
 	scoped := map[string][]string{
 		"prometheusrules.monitoring.coreos.com": outputs, "podmonitors.monitoring.coreos.com": outputs,
 		"servicemonitors.monitoring.coreos.com": outputs, "configmaps": outputs,
-		"events": {"istio-system", "shop"}, "events.events.k8s.io": {"istio-system", "shop"},
+		"events": {"mesh-root", "shop"}, "events.events.k8s.io": {"mesh-root", "shop"},
 	}
 	var outside []string
 	waitFor(t, "the audit log of the bundle's kinds and Events", func() error {

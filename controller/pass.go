@@ -131,7 +131,7 @@ func (c *Controller) runMeshPass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	changed := map[string]bool{meshShard: true, inventory.RootNamespace: true}
+	changed := map[string]bool{meshShard: true, c.root: true}
 	for s, keys := range p.byShard {
 		if !c.state.sameKeys(s, keys) {
 			changed[s] = true
@@ -201,7 +201,7 @@ func (c *Controller) runNamespacePass(ctx context.Context, ns string) (bool, err
 		return false, nil
 	}
 	start := c.track.now()
-	inv, p, diags, err := c.build(ctx, []string{ns, inventory.RootNamespace})
+	inv, p, diags, err := c.build(ctx, []string{ns, c.root})
 	if err != nil {
 		return true, err
 	}
@@ -518,7 +518,7 @@ func (c *Controller) prunable(live *metav1.PartialObjectMetadata) bool {
 	}
 	for _, s := range strings.Split(sources, ",") {
 		parts := strings.Split(s, "/")
-		if len(parts) == 3 && parts[1] != inventory.RootNamespace && !slices.Contains(c.opts.WatchNamespaces, parts[1]) {
+		if len(parts) == 3 && parts[1] != c.root && !slices.Contains(c.opts.WatchNamespaces, parts[1]) {
 			return false
 		}
 	}

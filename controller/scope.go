@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -21,23 +22,28 @@ import (
 // sourceNamespaces are the namespaces whose sources are read, nil for all:
 // the watched ones and Istio's root namespace, whose policies reach every
 // namespace.
-func sourceNamespaces(watch []string) []string {
+func sourceNamespaces(watch []string, root string) []string {
 	if len(watch) == 0 {
 		return nil
 	}
-	return sortedSet(append(slices.Clone(watch), inventory.RootNamespace))
+	return sortedSet(append(slices.Clone(watch), root))
+}
+
+// rootNamespace is Istio's root namespace as cfg says.
+func rootNamespace(cfg bundle.Config) string {
+	return cmp.Or(cfg.RootNamespace, inventory.RootNamespace)
 }
 
 // defaultOutputNamespaces are the output namespaces of namespace-scoped
 // mode when none are given: where the config at start puts objects
 // (rules.namespace, scrape.namespace, dashboards.configMap.namespace) and,
 // since each route set's rules go to its own namespace unless
-// rules.namespace is set, the namespaces of the sources.
-func defaultOutputNamespaces(watch []string, cfg bundle.Config) []string {
-	ns := sourceNamespaces(watch)
-	if ns == nil {
+// rules.namespace is set, the source namespaces.
+func defaultOutputNamespaces(sources []string, cfg bundle.Config) []string {
+	if sources == nil {
 		return nil // not namespace-scoped: every namespace
 	}
+	ns := slices.Clone(sources)
 	for _, n := range configNamespaces(cfg) {
 		if n.namespace != "" {
 			ns = append(ns, n.namespace)

@@ -16,18 +16,18 @@ func TestDefaultOutputNamespaces(t *testing.T) {
 		t.Errorf("not namespace-scoped: %q, want nil", got)
 	}
 	want := []string{"istio-system", "monitoring", "shop", "web"}
-	if got := defaultOutputNamespaces([]string{"web", "shop", "web"}, cfg); !slices.Equal(got, want) {
+	if got := defaultOutputNamespaces(sourceNamespaces([]string{"web", "shop", "web"}, "istio-system"), cfg); !slices.Equal(got, want) {
 		t.Errorf("default config: %q, want %q", got, want)
 	}
 	cfg.Rules.Namespace, cfg.Dashboards.ConfigMap.Namespace = "rules", "grafana"
 	want = []string{"grafana", "istio-system", "monitoring", "rules", "shop"}
-	if got := defaultOutputNamespaces([]string{"shop"}, cfg); !slices.Equal(got, want) {
+	if got := defaultOutputNamespaces(sourceNamespaces([]string{"shop"}, "istio-system"), cfg); !slices.Equal(got, want) {
 		t.Errorf("config naming namespaces: %q, want %q", got, want)
 	}
 }
 
 func TestOutputScopeCheck(t *testing.T) {
-	scope := outputScope{sources: sourceNamespaces([]string{"shop"}), outputs: []string{"istio-system", "monitoring", "shop"}}
+	scope := outputScope{sources: sourceNamespaces([]string{"shop"}, "istio-system"), outputs: []string{"istio-system", "monitoring", "shop"}}
 	cfg := bundle.DefaultConfig()
 	if err := scope.check("b.yaml", cfg); err != nil {
 		t.Errorf("a config within the output namespaces: %v", err)
@@ -110,7 +110,7 @@ func TestConfigFileRestricted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := outputScope{sources: sourceNamespaces([]string{"shop"}), outputs: []string{"monitoring", "shop"}}
+	scope := outputScope{sources: sourceNamespaces([]string{"shop"}, "istio-system"), outputs: []string{"monitoring", "shop"}}
 	if err := f.restrict(scope.check); err != nil {
 		t.Fatal(err)
 	}
@@ -138,5 +138,21 @@ func TestConfigFileRestricted(t *testing.T) {
 	err = def.restrict(outputScope{sources: scope.sources, outputs: []string{"shop"}}.check)
 	if err == nil || !strings.Contains(err.Error(), `the default bundle config: scrape.namespace: namespace "monitoring" is not among`) {
 		t.Errorf("the default config outside: %v", err)
+	}
+}
+
+// TestCheckConfigKeepsTheRootNamespace: Istio's root namespace is the
+// config's at start; a config moving it is refused, in either mode.
+func TestCheckConfigKeepsTheRootNamespace(t *testing.T) {
+	c := &Controller{root: "mesh-root"}
+	cfg := bundle.DefaultConfig()
+	cfg.RootNamespace = "mesh-root"
+	if err := c.checkConfig("b.yaml", cfg); err != nil {
+		t.Errorf("the same root namespace: %v", err)
+	}
+	cfg.RootNamespace = ""
+	err := c.checkConfig("b.yaml", cfg)
+	if err == nil || !strings.Contains(err.Error(), `b.yaml: rootNamespace: "istio-system": Istio's root namespace was mesh-root when routebundle started`) {
+		t.Errorf("the default root namespace instead: %v", err)
 	}
 }

@@ -140,7 +140,7 @@ func TestNamespaceShardsMatchTheMesh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return newPlan(bu.Objects(), inv), inv
+		return newPlan(bu.Objects(), inv, inventory.RootNamespace), inv
 	}
 	mesh, inv := plan(objs)
 	want := renderAll(t, mesh)

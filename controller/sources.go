@@ -53,7 +53,7 @@ func (c *Controller) watchSources(ctx context.Context) error {
 	c.sources = true
 	c.mu.Unlock()
 	c.log.Info("watching the mesh", "kinds", kindNames(watch), "namespaces", namespacesText(c.opts.WatchNamespaces),
-		"outputNamespaces", namespacesText(c.scope.outputs))
+		"rootNamespace", c.root, "outputNamespaces", namespacesText(c.scope.outputs))
 	c.enqueue(fullKey, 0)
 	c.waitForOptional(ctx, missing)
 	return nil
@@ -151,7 +151,7 @@ func (c *Controller) seedEvents(ctx context.Context) {
 	if c.opts.DryRun || c.opts.ReadOnly {
 		return
 	}
-	namespaces := sourceNamespaces(c.opts.WatchNamespaces)
+	namespaces := sourceNamespaces(c.opts.WatchNamespaces, c.root)
 	if namespaces == nil {
 		namespaces = []string{metav1.NamespaceAll}
 	}

@@ -7,8 +7,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
-
-	"github.com/routebundle/routebundle/inventory"
 )
 
 // meshShard is the shard of objects that no single namespace owns: those of
@@ -85,7 +83,7 @@ func (t *tracker) ownerOf(k objKey) (string, bool) {
 // sourceChanged queues the pass a change to a WasmPlugin, Telemetry,
 // Gateway or Namespace in namespace ns needs.
 func (c *Controller) sourceChanged(ns string) {
-	if ns == inventory.RootNamespace {
+	if ns == c.root {
 		// Root-namespace policies reach every namespace.
 		c.track.touch(meshShard)
 		c.enqueue(fullKey, c.opts.Coalesce)
