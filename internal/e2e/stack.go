@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +37,7 @@ import (
 	"github.com/routebundle/routebundle/internal/operatortest"
 	"github.com/routebundle/routebundle/internal/service"
 	"github.com/routebundle/routebundle/internal/testproc"
+	"github.com/routebundle/routebundle/internal/testutil"
 )
 
 // The kube-prometheus-stack install the stack imitates: a Helm release
@@ -248,7 +248,7 @@ type Routebundle struct {
 	// MetricsURL and ProbeURL are the bases of /metrics and /healthz, /readyz.
 	MetricsURL, ProbeURL string
 
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -263,7 +263,7 @@ func startRoutebundle(t testing.TB, args []string) *Routebundle {
 		"--health-probe-bind-address=" + probes,
 		"--log-level=debug",
 	}, args...)
-	r := &Routebundle{MetricsURL: "http://" + metrics, ProbeURL: "http://" + probes, logs: &syncBuffer{}, done: make(chan error, 1)}
+	r := &Routebundle{MetricsURL: "http://" + metrics, ProbeURL: "http://" + probes, logs: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- service.Run(ctx, args, r.logs, r.logs) }()
@@ -320,25 +320,6 @@ func freeAddr(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-}
-
-// syncBuffer collects logs written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
 }
 
 // WriteObjects writes objs into dir, one YAML file each, as the files
