@@ -11,6 +11,7 @@ import (
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/routebundle/routebundle/diag"
 	"github.com/routebundle/routebundle/manifest"
@@ -349,6 +350,15 @@ func parseParentRef(f *fields, v any, path manifest.Path) (routing.ParentRef, bo
 	ref.Namespace, _ = f.str(m, "namespace", path.Key("namespace"))
 	ref.SectionName, _ = f.str(m, "sectionName", path.Key("sectionName"))
 	ref.Port = int32(f.port(m, path.Key("port")))
+	if ref.Namespace != "" && len(validation.IsDNS1123Label(ref.Namespace)) > 0 {
+		f.invalid(path.Key("namespace"), "%s: %q is not a namespace name (the CRD's pattern: a DNS-1123 label)", path.Key("namespace"), ref.Namespace)
+	}
+	if ref.Name != "" && len(validation.IsDNS1123Subdomain(ref.Name)) > 0 {
+		// The CRD takes any name; no Gateway, Service or ServiceEntry can
+		// have this one, so istiod attaches the route to nothing there.
+		f.c.add(diag.CodeIgnoredParentRef, f.obj, path.Key("name"), "%s: no object can be named %q (not a DNS-1123 subdomain): this parentRef attaches to nothing", path.Key("name"), ref.Name)
+		return ref, false
+	}
 	return ref, f.bad == bad
 }
 

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/routing"
@@ -115,9 +116,18 @@ func FromRoutes(inv *inventory.Inventory, opts RouteNamesOptions) (*RouteNamesOu
 		return nil, fmt.Errorf("no route object of the input applies on the %s side", opts.Side)
 	}
 	for _, tg := range targets {
+		if why := tg.invalidName(); why != "" {
+			// Names read from hosts and labels the API server never
+			// checked; a Telemetry naming them could not be applied.
+			out.Notes = append(out.Notes, "left out: "+why)
+			continue
+		}
 		tel := routeNamesTelemetry(tg, opts)
 		out.Telemetries = append(out.Telemetries, tel)
 		out.Routes[tel.Metadata.Namespace+"/"+tel.Metadata.Name] = tg.routes(ix)
+	}
+	if len(out.Telemetries) == 0 {
+		return nil, fmt.Errorf("no route object of the input applies on the %s side to a proxy a Telemetry can name: %s", opts.Side, strings.Join(out.Notes, "; "))
 	}
 	out.Suggestions = suggestions(ix)
 	return out, nil
@@ -251,6 +261,20 @@ func routeTargets(inv *inventory.Inventory, opts RouteNamesOptions) ([]routeTarg
 		out = append(out, tg)
 	}
 	return out, notes
+}
+
+// invalidName says which of the target's namespace and object names no
+// Kubernetes object can have; "" when all are valid.
+func (tg *routeTarget) invalidName() string {
+	if len(validation.IsDNS1123Label(tg.namespace)) > 0 {
+		return fmt.Sprintf("namespace %q is not a namespace name", tg.namespace)
+	}
+	for _, r := range tg.refs {
+		if len(validation.IsDNS1123Subdomain(r.Name)) > 0 {
+			return fmt.Sprintf("%s %q in namespace %s is not an object name", r.Kind, r.Name, tg.namespace)
+		}
+	}
+	return ""
 }
 
 func appendService(list []routing.Service, s routing.Service) []routing.Service {

@@ -188,3 +188,32 @@ func TestFromRoutesErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFromRoutesInvalidNames: a VirtualService host whose Service part no
+// Service can be named (hosts are not checked as names; istiod lowercases
+// them) gets no Telemetry at the waypoint side,
+// and a note says why; with nothing else to write, that is the error.
+func TestFromRoutesInvalidNames(t *testing.T) {
+	b, err := inventory.NewDefaultBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := func(host string) string {
+		return "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: bookinfo}\nspec:\n  hosts: [" + host + "]\n  http:\n  - name: all\n    route: [{destination: {host: reviews}}]\n"
+	}
+	read := func(docs ...string) *inventory.Inventory {
+		objs, diags := manifest.Decode("routes.yaml", []byte(strings.Join(docs, "---\n")))
+		return b.FromManifests(&manifest.Result{Objects: objs, Diagnostics: diags})
+	}
+	_, err = FromRoutes(read(vs("Bad_Name.bookinfo.svc.cluster.local")), RouteNamesOptions{Side: SideWaypoint})
+	if err == nil || !strings.Contains(err.Error(), `Service "bad_name"`) {
+		t.Errorf("only an invalid Service name: %v", err)
+	}
+	out, err := FromRoutes(read(vs("Bad_Name.bookinfo.svc.cluster.local"), strings.ReplaceAll(vs("ratings.shop.svc.cluster.local"), "namespace: bookinfo", "namespace: shop")), RouteNamesOptions{Side: SideWaypoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Telemetries) != 1 || out.Telemetries[0].Metadata.Namespace != "shop" || len(out.Notes) != 1 || !strings.Contains(out.Notes[0], "bad_name") {
+		t.Errorf("%d Telemetries, notes %q", len(out.Telemetries), out.Notes)
+	}
+}

@@ -89,3 +89,37 @@ spec:
 		})
 	}
 }
+
+// TestParentRefNames: the HTTPRoute CRD takes any parentRef name, but no
+// Gateway or Service can have one that is not a DNS-1123 subdomain: RB105
+// at the name, and the route attaches to nothing there. A namespace the
+// CRD's pattern refuses is an invalid field (RB002).
+func TestParentRefNames(t *testing.T) {
+	route := func(ref string) string {
+		return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: reviews, namespace: bookinfo}\nspec:\n  parentRefs: [" + ref + "]\n  rules: [{name: all}]\n"
+	}
+	telemetry := routeNameTelemetry("bookinfo", targetRefs("Gateway", "gateway.networking.k8s.io", "waypoint"), "SERVER", "xds.route_name")
+	// With its only route object dropped, the waypoint has no routes.
+	noRoutes := "RB110 Telemetry/bookinfo/route-names spec.metrics[0].overrides[0].tagOverrides.route_name.value"
+	for _, tc := range []struct {
+		ref  string
+		want []string
+	}{
+		{`{group: "", kind: Service, name: reviews}`, nil},
+		{`{group: "", kind: Service, name: "re\nviews"}`, []string{"RB105 HTTPRoute/bookinfo/reviews spec.parentRefs[0].name", "RB105 HTTPRoute/bookinfo/reviews spec.parentRefs", noRoutes}},
+		{`{group: "", kind: Service, name: reviews, namespace: "Book Info"}`, []string{"RB002 HTTPRoute/bookinfo/reviews spec.parentRefs[0].namespace", "RB105 HTTPRoute/bookinfo/reviews spec.parentRefs", noRoutes}},
+	} {
+		inv := build(t, docs(bookinfoAmbient, route(tc.ref), telemetry))
+		var got []string
+		for _, d := range inv.Diagnostics {
+			if d.Code != diag.CodeUnnamedRule {
+				got = append(got, brief(d))
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(tc.want)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.ref, got, tc.want)
+		}
+	}
+}
