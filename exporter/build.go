@@ -121,7 +121,7 @@ func observe(sp *setPlan, s *snapshot) *setObservation {
 	var configured metricCounts
 	configuredValues := 0.0
 	for d, byValue := range s.routeSeries[tag] {
-		if !t.Covers(d.namespace, d.app, d.client) {
+		if !d.in(t) {
 			continue
 		}
 		for v, c := range byValue {
@@ -137,19 +137,19 @@ func observe(sp *setPlan, s *snapshot) *setObservation {
 		}
 	}
 	for d, values := range s.seen[tag] {
-		if t.Covers(d.namespace, d.app, d.client) {
+		if d.in(t) {
 			for v := range values {
 				o.seen[v] = true
 			}
 		}
 	}
 	for d, c := range s.tagSeries[tag] {
-		if t.Covers(d.namespace, d.app, d.client) {
+		if d.in(t) {
 			o.total = o.total.plus(c)
 		}
 	}
 	for d, n := range s.tagValues[tag] {
-		if t.Covers(d.namespace, d.app, d.client) {
+		if d.in(t) {
 			o.unconfiguredValues += n
 		}
 	}
@@ -161,11 +161,11 @@ func observe(sp *setPlan, s *snapshot) *setObservation {
 	return o
 }
 
-// appendUnknownShares appends the unknown share of the workloads some traffic of
-// the tag covers, on its side: a mesh-wide Telemetry tags every workload,
-// and those no route set classifies read "unknown" throughout. A workload
-// whose pods disagree on the app label (mid-rollout) keeps the higher
-// share.
+// appendUnknownShares appends the unknown share of the workloads some
+// traffic of the tag covers, on its side: a mesh-wide Telemetry tags every
+// workload, and those no route set classifies read "unknown" throughout.
+// A workload whose pods disagree on the app label (mid-rollout) keeps the
+// higher share.
 func appendUnknownShares(out []prometheus.Metric, d *descs, p *plan, s *snapshot) []prometheus.Metric {
 	shares := make(map[unknownKey]float64, len(s.unknown))
 	for k, v := range s.unknown {

@@ -13,6 +13,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -58,6 +59,9 @@ type dest struct {
 	namespace, app string
 	client         bool
 }
+
+// in reports whether the row's requests are traffic t.
+func (d dest) in(t *inventory.Traffic) bool { return t.Covers(d.namespace, d.app, d.client) }
 
 // workloadKey is a destination workload; app is set only where the
 // topology queries group by it.
@@ -290,13 +294,9 @@ func (s *snapshot) read(q query, vec model.Vector) error {
 		app, _ := get(labelApp)
 		w := workloadKey{ns, wl, app}
 		// Every per-tag query labels its rows with their side.
-		sd, ok := get(labelSide)
+		sd, _ := get(labelSide)
+		ok := q.tag == "" || sd == sideServer || sd == sideClient
 		d := dest{namespace: ns, app: app, client: sd == sideClient}
-		if q.tag == "" {
-			ok = true
-		} else if sd != sideServer && sd != sideClient {
-			ok = false
-		}
 		switch q.kind {
 		case qRouteSeries:
 			name, okName := get(labelName)
