@@ -58,28 +58,29 @@ func fullSnapshot(p *plan) *snapshot {
 	s.at = time.Now()
 	s.headSeries, s.istioSeries = 2e6, 1e6
 	for _, sp := range p.sets {
-		ns, tag := sp.namespace, sp.rs.Tag
-		byValue := nested2(s.routeSeries, tag, ns)
-		seen := nested2(s.seen, tag, ns)
+		tag := sp.rs.Tag
+		d := dest{namespace: sp.traffic.Namespace, client: sp.traffic.ClientSide}
+		byValue := nested2(s.routeSeries, tag, d)
+		seen := nested2(s.seen, tag, d)
 		for _, v := range sp.routes {
 			byValue[v] = metricCounts{requests: 2, buckets: 40}
 			seen[v] = true
 		}
-		w := workloadKey{ns, sp.rs.Scope.Selector["app"]}
+		w := workloadKey{namespace: d.namespace, workload: sp.rs.Scope.Selector["app"]}
 		s.codes[w] = 2
 		s.peers[w] = map[string]float64{"destination": 3}
 		s.buckets[w] = 20
-		s.unknown[workloadTag{w, tag}] = 0.01
+		s.unknown[unknownKey{w, tag, false}] = 0.01
 	}
-	for tag, byNs := range s.routeSeries {
-		for ns, byValue := range byNs {
+	for tag, byDest := range s.routeSeries {
+		for d, byValue := range byDest {
 			var c metricCounts
 			for _, v := range byValue {
 				c.requests += v.requests
 				c.buckets += v.buckets
 			}
-			nested1(s.tagSeries, tag)[ns] = c
-			nested1(s.tagValues, tag)[ns] = float64(len(byValue))
+			nested1(s.tagSeries, tag)[d] = c
+			nested1(s.tagValues, tag)[d] = float64(len(byValue))
 		}
 	}
 	return s

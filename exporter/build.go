@@ -86,19 +86,16 @@ func observedMetrics(d *descs, p *plan, s *snapshot) []prometheus.Metric {
 		routes += len(sp.routes)
 	}
 	out := make([]prometheus.Metric, 0, 2*routes+16*len(p.sets)+len(s.unknown)+8)
-	known := p.knownValues()
 	for _, sp := range p.sets {
-		out = setMetrics(out, d, sp, s, known)
+		if sp.traffic != nil {
+			out = setMetrics(out, d, sp, s)
+		}
 	}
 	out = append(out, gauge(d.headSeries, s.headSeries), gauge(d.istioSeries, s.istioSeries))
 	if s.headSeries > 0 {
 		out = append(out, gauge(d.istioShare, s.istioSeries/s.headSeries))
 	}
-	for _, k := range sortedMapKeys(s.unknown, func(a, b workloadTag) int {
-		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.workload, b.workload), cmp.Compare(a.tag, b.tag))
-	}) {
-		out = append(out, gauge(d.unknownShare, s.unknown[k], k.namespace, k.workload, k.tag))
-	}
+	out = appendUnknownShares(out, d, p, s)
 	for _, k := range sortedMapKeys(s.mangled, func(a, b namespaceTag) int {
 		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.tag, b.tag))
 	}) {
@@ -118,37 +115,41 @@ type setObservation struct {
 	unconfiguredValues  float64
 }
 
-func observe(sp *setPlan, s *snapshot, known knownValues) *setObservation {
-	tag := sp.rs.Tag
+func observe(sp *setPlan, s *snapshot) *setObservation {
+	tag, t := sp.rs.Tag, sp.traffic
 	o := &setObservation{perRoute: make(map[string]metricCounts, len(sp.routes)), seen: make(map[string]bool, len(sp.routes))}
 	var configured metricCounts
 	configuredValues := 0.0
-	for ns, byValue := range s.routeSeries[tag] {
-		if !sp.covers(ns) {
+	for d, byValue := range s.routeSeries[tag] {
+		if !d.in(t) {
 			continue
 		}
 		for v, c := range byValue {
 			if sp.known[v] {
 				o.perRoute[v] = o.perRoute[v].plus(c)
 			}
-			if known.in(tag, ns)[v] {
+			if sp.trafficKnown[v] {
 				configured = configured.plus(c)
 				if c.requests > 0 {
 					configuredValues++
 				}
 			}
 		}
-		for v := range s.seen[tag][ns] {
-			o.seen[v] = true
+	}
+	for d, values := range s.seen[tag] {
+		if d.in(t) {
+			for v := range values {
+				o.seen[v] = true
+			}
 		}
 	}
-	for ns, c := range s.tagSeries[tag] {
-		if sp.covers(ns) {
+	for d, c := range s.tagSeries[tag] {
+		if d.in(t) {
 			o.total = o.total.plus(c)
 		}
 	}
-	for ns, n := range s.tagValues[tag] {
-		if sp.covers(ns) {
+	for d, n := range s.tagValues[tag] {
+		if d.in(t) {
 			o.unconfiguredValues += n
 		}
 	}
@@ -160,14 +161,40 @@ func observe(sp *setPlan, s *snapshot, known knownValues) *setObservation {
 	return o
 }
 
+// appendUnknownShares appends the unknown share of the workloads some
+// traffic of the tag covers, on its side: a mesh-wide Telemetry tags every
+// workload, and those no route set classifies read "unknown" throughout.
+// A workload whose pods disagree on the app label (mid-rollout) keeps the
+// higher share.
+func appendUnknownShares(out []prometheus.Metric, d *descs, p *plan, s *snapshot) []prometheus.Metric {
+	shares := make(map[unknownKey]float64, len(s.unknown))
+	for k, v := range s.unknown {
+		tp := p.byTag[k.tag]
+		if tp == nil || !tp.covers(k.namespace, k.app, k.client) {
+			continue
+		}
+		k.app = ""
+		if have, ok := shares[k]; !ok || v > have {
+			shares[k] = v
+		}
+	}
+	for _, k := range sortedMapKeys(shares, func(a, b unknownKey) int {
+		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.workload, b.workload), cmp.Compare(a.tag, b.tag),
+			cmp.Compare(sideName(a.client), sideName(b.client)))
+	}) {
+		out = append(out, gauge(d.unknownShare, shares[k], k.namespace, k.workload, k.tag, sideName(k.client)))
+	}
+	return out
+}
+
 func (c metricCounts) plus(o metricCounts) metricCounts {
 	return metricCounts{requests: c.requests + o.requests, buckets: c.buckets + o.buckets}
 }
 
 // setMetrics appends the observed, predicted and health series of one set.
-func setMetrics(out []prometheus.Metric, d *descs, sp *setPlan, s *snapshot, known knownValues) []prometheus.Metric {
+func setMetrics(out []prometheus.Metric, d *descs, sp *setPlan, s *snapshot) []prometheus.Metric {
 	id, latency := sp.rs.ID, sp.rs.HasLatency()
-	o := observe(sp, s, known)
+	o := observe(sp, s)
 	unseen := 0
 	for _, v := range sp.routes {
 		c := o.perRoute[v]
@@ -207,23 +234,24 @@ func setMetrics(out []prometheus.Metric, d *descs, sp *setPlan, s *snapshot, kno
 }
 
 // predict estimates the series a route set costs once its tag is on every
-// request it covers: per destination workload seen in its namespaces,
-// (routes + unknown) x distinct response codes x distinct (reporter,
-// source workload, proxy) triples of the reporters that carry the tag; the
-// duration histogram multiplies that by the buckets seen. It reads traffic
-// whether or not the tag is there yet, so a new route set is judged before
-// it lands.
+// request it covers: per destination workload of its traffic, (routes +
+// unknown) x distinct response codes x distinct (reporter, source
+// workload, proxy) triples of the reporters of its side that carry the
+// tag; the duration histogram multiplies that by the buckets seen. It
+// reads traffic whether or not the tag is there yet, so a new route set is
+// judged before it lands.
 func predict(sp *setPlan, s *snapshot) metricCounts {
 	reporters := reportersOf(sp.rs)
 	routes := float64(len(sp.routes))
+	t := sp.traffic
 	var p metricCounts
 	for w, codes := range s.codes {
-		if !sp.covers(w.namespace) {
+		if !t.Covers(w.namespace, w.app, t.ClientSide) {
 			continue
 		}
 		peers := 0.0
 		for rep, n := range s.peers[w] {
-			if reporters[rep] {
+			if reporters[rep] && (rep == series.ClientReporter) == t.ClientSide {
 				peers += n
 			}
 		}
@@ -270,42 +298,4 @@ func ruleGroupMetrics(out []prometheus.Metric, d *descs, groups []ruleGroup) []p
 		}
 	}
 	return out
-}
-
-// knownValues are, per tag and destination namespace, the values some
-// route set configures there: the namespace's own sets, or else the
-// mesh-wide sets of the tag.
-type knownValues struct {
-	own  map[string]map[string]map[string]bool // tag → ns → value
-	mesh map[string]map[string]bool            // tag → value
-}
-
-func (k knownValues) in(tag, ns string) map[string]bool {
-	if own, ok := k.own[tag][ns]; ok {
-		return own
-	}
-	return k.mesh[tag]
-}
-
-func (p *plan) knownValues() knownValues {
-	k := knownValues{own: map[string]map[string]map[string]bool{}, mesh: map[string]map[string]bool{}}
-	for _, sp := range p.sets {
-		var m map[string]bool
-		if sp.namespace == "" {
-			if k.mesh[sp.rs.Tag] == nil {
-				k.mesh[sp.rs.Tag] = map[string]bool{}
-			}
-			m = k.mesh[sp.rs.Tag]
-		} else {
-			byNs := nested1(k.own, sp.rs.Tag)
-			if byNs[sp.namespace] == nil {
-				byNs[sp.namespace] = map[string]bool{}
-			}
-			m = byNs[sp.namespace]
-		}
-		for v := range sp.known {
-			m[v] = true
-		}
-	}
-	return k
 }

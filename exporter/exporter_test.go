@@ -79,24 +79,32 @@ func startWorld(t *testing.T) *world {
 	for _, p := range []meshsim.Proxy{meshsim.PodinfoWaypoint(), shopSidecar, mangled, frontendSidecar} {
 		targets = append(targets, meshsim.Start(t, p).Addr())
 	}
-	ruleFiles := map[string]string{"broken.yaml": brokenRules}
-	bundle, diags := rules.Build(inv, rules.DefaultOptions())
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	for _, f := range bundle.Files {
-		data, err := f.YAML()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ruleFiles[f.Name+".yaml"] = string(data)
-	}
+	ruleFiles := bundleRules(t, inv)
+	ruleFiles["broken.yaml"] = brokenRules
 	prom := promtest.Start(t, promtest.Options{
 		Config:    promtest.Config(promtest.StaticScrapeConfig{Job: "envoy", Targets: targets, MetricsPath: meshsim.MetricsPath}),
 		RuleFiles: ruleFiles,
 	})
 	prom.WaitForTargets(t, len(targets), 30*time.Second)
 	return &world{prom: prom, inv: inv}
+}
+
+// bundleRules are the rule files routebundle generates for inv.
+func bundleRules(t *testing.T, inv *inventory.Inventory) map[string]string {
+	t.Helper()
+	bundle, diags := rules.Build(inv, rules.DefaultOptions())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	files := map[string]string{}
+	for _, f := range bundle.Files {
+		data, err := f.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name+".yaml"] = string(data)
+	}
+	return files
 }
 
 func newExporter(t *testing.T, api string, o Options) *Exporter {
@@ -214,7 +222,7 @@ routebundle_route_series{metric="istio_requests_total",route="POST /cart",route_
 routebundle_route_series{metric="istio_requests_total",route="POST /echo",route_set="podinfo/podinfo-wasmplugin/podinfo-telemetry/route_name"} 2
 routebundle_route_series{metric="istio_requests_total",route="unknown",route_set="podinfo/podinfo-wasmplugin/podinfo-telemetry/route_name"} 1
 routebundle_route_series{metric="istio_requests_total",route="unknown",route_set="shop/cart-routes/cart-telemetry/route_name"} 1
-# HELP routebundle_route_set_series Series in Prometheus carrying a route set's tag in its namespaces.
+# HELP routebundle_route_set_series Series in Prometheus carrying a route set's tag in its traffic (its side, destination namespaces and apps).
 # TYPE routebundle_route_set_series gauge
 routebundle_route_set_series{metric="istio_request_duration_milliseconds_bucket",route_set="podinfo/podinfo-wasmplugin/podinfo-telemetry/route_name"} 80
 routebundle_route_set_series{metric="istio_requests_total",route_set="podinfo/podinfo-wasmplugin/podinfo-telemetry/route_name"} 4
@@ -232,7 +240,7 @@ routebundle_route_set_unconfigured_routes{route_set="shop/cart-routes/cart-telem
 # TYPE routebundle_route_set_predicted_series gauge
 routebundle_route_set_predicted_series{metric="istio_request_duration_milliseconds_bucket",route_set="podinfo/podinfo-wasmplugin/podinfo-telemetry/route_name"} 120
 routebundle_route_set_predicted_series{metric="istio_requests_total",route_set="podinfo/podinfo-wasmplugin/podinfo-telemetry/route_name"} 6
-routebundle_route_set_predicted_series{metric="istio_requests_total",route_set="shop/cart-routes/cart-telemetry/route_name"} 8
+routebundle_route_set_predicted_series{metric="istio_requests_total",route_set="shop/cart-routes/cart-telemetry/route_name"} 4
 # HELP routebundle_route_unseen 1 for a configured route with no request over the seen window.
 # TYPE routebundle_route_unseen gauge
 routebundle_route_unseen{route="GET /never",route_set="shop/cart-routes/cart-telemetry/route_name"} 1

@@ -29,6 +29,9 @@ const (
 	lError     = "error"
 	lResult    = "result"
 	lPass      = "pass"
+	// lSide is the side a traffic's requests are read on: server
+	// (reporter=~"waypoint|destination") or client (reporter="source").
+	lSide = "side"
 )
 
 // descs are the exporter's descriptors, built once per Exporter.
@@ -60,7 +63,7 @@ func newDescs() *descs {
 		inventoryUpdated: d("inventory_last_update_timestamp_seconds", "When the configuration was last read."),
 
 		routeSeries:           d("route_series", "Series in Prometheus of one configured route (and of unknown) of a route set.", lRouteSet, lRoute, lMetric),
-		setSeries:             d("route_set_series", "Series in Prometheus carrying a route set's tag in its namespaces.", lRouteSet, lMetric),
+		setSeries:             d("route_set_series", "Series in Prometheus carrying a route set's tag in its traffic (its side, destination namespaces and apps).", lRouteSet, lMetric),
 		setUnconfiguredSeries: d("route_set_unconfigured_series", "Series of a route set's tag whose value is neither configured nor unknown.", lRouteSet, lMetric),
 		setUnconfiguredRoutes: d("route_set_unconfigured_routes", "Distinct values of a route set's tag that are neither configured nor unknown.", lRouteSet),
 		headSeries:            d("prometheus_head_series", "Series in Prometheus' head block (TSDB status)."),
@@ -70,7 +73,7 @@ func newDescs() *descs {
 		setPredicted:     d("route_set_predicted_series", "Series a route set should cost: (routes + unknown) x response codes x (reporter, source workload, proxy) seen, per destination workload; x buckets for the duration histogram.", lRouteSet, lMetric),
 		setObservedRatio: d("route_set_observed_predicted_ratio", "Observed series of a route set divided by its predicted series.", lRouteSet, lMetric),
 
-		unknownShare:        d("workload_unknown_route_ratio", "Share of a workload's server-side requests (5m rate) whose route tag is unknown, 0..1.", series.LabelWorkloadNamespace, series.LabelWorkload, lTag),
+		unknownShare:        d("workload_unknown_route_ratio", "Share of the requests to a workload some route set classifies (5m rate) whose route tag is unknown, 0..1, on the side (server, client) the route sets read.", series.LabelWorkloadNamespace, series.LabelWorkload, lTag, lSide),
 		unseenRoute:         d("route_unseen", "1 for a configured route with no request over the seen window.", lRouteSet, lRoute),
 		setUnseenRoutes:     d("route_set_unseen_routes", "Configured routes of a route set with no request over the seen window.", lRouteSet),
 		prefixed:            d("route_tag_prefixed_series", "Series whose metric name carries a route tag (envoy_<tag>___<value>___istio_...): the tag is not declared to Envoy.", series.LabelWorkloadNamespace, lTag),

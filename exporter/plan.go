@@ -1,7 +1,7 @@
 package exporter
 
 import (
-	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -13,84 +13,114 @@ import (
 	"github.com/routebundle/routebundle/series"
 )
 
-// A plan is what one inventory asks of Prometheus: the route sets grouped
-// into the traffic they classify, and the fixed list of queries that
-// answer for all of them. Its size depends on the number of distinct route
-// tags, never on the number of routes: every query aggregates over all
-// routes at once with count by / group by / sum by.
+// A plan is what one inventory asks of Prometheus: the route sets and the
+// traffic they classify (inventory.Traffic, the recording rules' units),
+// and the fixed list of queries that answer for all of them. Its size
+// depends on the number of distinct route tags, never on the number of
+// routes: every query aggregates over all routes at once with count by /
+// group by / sum by.
 type plan struct {
 	sets []*setPlan
-	// tags are the distinct route tags, sorted; each costs tagQueries queries.
-	tags []string
-	// configured[tag] are the route values configured under tag anywhere,
-	// plus "unknown", sorted: the only values a query returns per route.
-	configured map[string][]string
-	// namespaces restricts the topology queries; nil when a mesh-wide set
-	// makes every namespace relevant.
+	// tags are the distinct route tags with traffic, sorted; each costs
+	// tagQueries queries.
+	tags  []string
+	byTag map[string]*tagPlan
+	// namespaces restricts the queries; nil when mesh-wide traffic makes
+	// every namespace relevant.
 	namespaces []string
+	// byApp: some traffic is restricted to apps, so the topology queries
+	// group by destination_app too.
+	byApp bool
 	// slack is valueSlack; tests lower it to take the filtered path.
 	slack int
 }
 
-// setPlan is one route set and the destination namespaces whose traffic it
-// classifies.
+// tagPlan is what the queries of one tag select.
+type tagPlan struct {
+	// configured are the route values configured under the tag anywhere,
+	// plus "unknown", sorted: the only values a query returns per route.
+	configured []string
+	// traffic of the tag; it decides the sides queried.
+	traffic        []*inventory.Traffic
+	server, client bool
+	// byApp: server-side traffic of the tag is restricted to apps, so its
+	// server-side queries group by destination_app.
+	byApp bool
+}
+
+// covers reports whether some traffic of the tag is requests to ns and app
+// on the given side.
+func (tp *tagPlan) covers(ns, app string, client bool) bool {
+	return slices.ContainsFunc(tp.traffic, func(t *inventory.Traffic) bool { return t.Covers(ns, app, client) })
+}
+
+// setPlan is one route set and the traffic it classifies.
 type setPlan struct {
 	rs *inventory.RouteSet
-	// namespace is the destination_workload_namespace of its traffic; ""
-	// for a mesh-wide set, which covers every namespace but exclude.
-	namespace string
-	exclude   []string
+	// traffic is nil for a set without (inventory.RouteSet.HasTraffic):
+	// it has configuration series only.
+	traffic *inventory.Traffic
 	// routes are its distinct values, in classification order, then unknown.
 	routes []string
-	// known holds routes for lookups.
-	known map[string]bool
+	// known holds routes for lookups; trafficKnown the values of every set
+	// of its traffic, which are configured there.
+	known, trafficKnown map[string]bool
 }
 
-// covers reports whether traffic to namespace ns is the set's.
-func (s *setPlan) covers(ns string) bool {
-	if s.namespace != "" {
-		return ns == s.namespace
-	}
-	return !slices.Contains(s.exclude, ns)
-}
-
-// newPlan groups the route sets of inv the way the recording rules do (see
-// rules' units): a set's traffic is its namespace's, a mesh-wide set's is
-// every namespace without a set of its own for the same tag.
+// newPlan groups the route sets of inv into their traffic, the way the
+// recording rules do.
 func newPlan(inv *inventory.Inventory) *plan {
-	p := &plan{configured: map[string][]string{}, slack: valueSlack}
+	p := &plan{byTag: map[string]*tagPlan{}, slack: valueSlack}
 	if inv == nil {
 		return p
 	}
-	own := map[string][]string{} // tag → namespaces with a non-mesh set
+	trafficOf := map[*inventory.RouteSet]*inventory.Traffic{}
 	mesh := false
-	for i := range inv.RouteSets {
-		rs := &inv.RouteSets[i]
-		sp := &setPlan{rs: rs, known: map[string]bool{}}
-		if rs.Scope.Kind == inventory.ScopeMesh {
+	for _, t := range inv.Traffic() {
+		tp := p.byTag[t.Tag]
+		if tp == nil {
+			tp = &tagPlan{}
+			p.byTag[t.Tag] = tp
+			p.tags = append(p.tags, t.Tag)
+		}
+		tp.traffic = append(tp.traffic, t)
+		tp.client = tp.client || t.ClientSide
+		tp.server = tp.server || !t.ClientSide
+		tp.byApp = tp.byApp || len(t.Apps) > 0
+		p.byApp = p.byApp || len(t.Apps) > 0
+		if t.MeshWide() {
 			mesh = true
 		} else {
-			sp.namespace = cmp.Or(rs.Scope.Namespace, rs.Namespace)
-			own[rs.Tag] = append(own[rs.Tag], sp.namespace)
-			p.namespaces = append(p.namespaces, sp.namespace)
+			p.namespaces = append(p.namespaces, t.Namespace)
 		}
+		for _, rs := range t.Sets {
+			trafficOf[rs] = t
+		}
+	}
+	byTraffic := map[*inventory.Traffic]map[string]bool{}
+	for i := range inv.RouteSets {
+		rs := &inv.RouteSets[i]
+		sp := &setPlan{rs: rs, known: map[string]bool{}, traffic: trafficOf[rs]}
 		for _, v := range append(rs.RouteValues(), series.UnknownRoute) {
 			if !sp.known[v] {
 				sp.known[v] = true
 				sp.routes = append(sp.routes, v)
 			}
 		}
-		p.configured[rs.Tag] = append(p.configured[rs.Tag], sp.routes...)
 		p.sets = append(p.sets, sp)
-	}
-	for _, sp := range p.sets {
-		if sp.namespace == "" {
-			sp.exclude = sortedUnique(own[sp.rs.Tag])
+		if sp.traffic == nil {
+			continue
 		}
+		if byTraffic[sp.traffic] == nil {
+			byTraffic[sp.traffic] = map[string]bool{}
+		}
+		sp.trafficKnown = byTraffic[sp.traffic]
+		maps.Copy(sp.trafficKnown, sp.known)
+		tp := p.byTag[rs.Tag]
+		tp.configured = append(tp.configured, sp.routes...)
 	}
-	for tag, values := range p.configured {
-		p.configured[tag] = sortedUnique(values)
-		p.tags = append(p.tags, tag)
+	for _, tp := range p.byTag {
+		tp.configured = sortedUnique(tp.configured)
 	}
 	slices.Sort(p.tags)
 	if mesh {
@@ -111,11 +141,28 @@ func sortedUnique(s []string) []string {
 const (
 	labelNamespace = series.LabelWorkloadNamespace
 	labelWorkload  = series.LabelWorkload
+	labelApp       = series.LabelApp
 	labelName      = labels.MetricName
 	labelInstance  = "instance"
 	// labelTag is added by label_replace to the prefix-mangled series.
 	labelTag = series.LabelRouteTag
+	// labelSide is added by label_replace to the rows of a per-tag query:
+	// sideServer or sideClient, the side the rows were selected on.
+	labelSide = "routebundle_side"
 )
+
+// Sides of a traffic, as labelSide and the exported side label spell them.
+const (
+	sideServer = "server"
+	sideClient = "client"
+)
+
+func sideName(client bool) string {
+	if client {
+		return sideClient
+	}
+	return sideServer
+}
 
 // query is one PromQL instant query and what its rows mean.
 type query struct {
@@ -148,14 +195,16 @@ const (
 )
 
 // tagQueries is the number of queries each distinct route tag costs: 2 in
-// the first phase, 2 in the second (3 for a tag filtered by value).
+// the first phase, 2 in the second (3 for a tag filtered by value). A tag
+// read on both sides costs no more: each query selects both, and labels
+// the rows of each with labelSide.
 const tagQueries = 4
 
 // queries returns the plan's first-phase queries: everything but the
 // per-value ones (see valueQueries), which depend on the tag's number of
 // values. rate is the window of the unknown share.
 func (p *plan) queries(rate time.Duration) []query {
-	if len(p.sets) == 0 {
+	if len(p.tags) == 0 {
 		return nil
 	}
 	qs := make([]query, 0, 2*len(p.tags)+4)
@@ -165,13 +214,16 @@ func (p *plan) queries(rate time.Duration) []query {
 	scope := p.namespaceMatchers()
 	reqs := pql.Vector(series.IstioRequestsTotal, scope...)
 	byWorkload := []string{labelNamespace, labelWorkload}
+	if p.byApp {
+		byWorkload = append(byWorkload, labelApp)
+	}
 	distinct := func(v parser.Expr, label ...string) parser.Expr {
-		return pql.Aggregate(parser.COUNT, pql.Aggregate(parser.GROUP, v, append(byWorkload, label...)...), byWorkload...)
+		return pql.Aggregate(parser.COUNT, pql.Aggregate(parser.GROUP, v, append(slices.Clone(byWorkload), label...)...), byWorkload...)
 	}
 	peers := pql.Aggregate(parser.COUNT,
-		pql.Aggregate(parser.GROUP, reqs, labelNamespace, labelWorkload, series.LabelReporter,
-			"source_workload_namespace", "source_workload", labelInstance),
-		labelNamespace, labelWorkload, series.LabelReporter)
+		pql.Aggregate(parser.GROUP, reqs, append(slices.Clone(byWorkload), series.LabelReporter,
+			"source_workload_namespace", "source_workload", labelInstance)...),
+		append(slices.Clone(byWorkload), series.LabelReporter)...)
 	return append(qs,
 		query{kind: qCodes, expr: distinct(reqs, series.LabelResponseCode).String()},
 		query{kind: qPeers, expr: peers.String()},
@@ -193,24 +245,75 @@ func routeMetrics(ms ...*labels.Matcher) *parser.VectorSelector {
 	return pql.Vector("", append([]*labels.Matcher{names}, ms...)...)
 }
 
+// side is one side of a tag's traffic, as its queries select it.
+type side struct {
+	client bool
+	// scope selects the namespaces and the reporters of the side.
+	scope []*labels.Matcher
+	// by are the labels that tell the side's traffic apart: the
+	// destination namespace, and the app where traffic is restricted to apps.
+	by []string
+}
+
+// sides are the sides a tag's traffic is on: server, client or both.
+func (p *plan) sides(tag string) []side {
+	tp := p.byTag[tag]
+	var out []side
+	if tp.server {
+		sd := side{scope: append(p.namespaceMatchers(), pql.Re(series.LabelReporter, series.ServerReporters)), by: []string{labelNamespace}}
+		if tp.byApp {
+			sd.by = append(sd.by, labelApp)
+		}
+		out = append(out, sd)
+	}
+	if tp.client {
+		out = append(out, side{client: true, scope: append(p.namespaceMatchers(), pql.Eq(series.LabelReporter, series.ClientReporter)), by: []string{labelNamespace}})
+	}
+	return out
+}
+
+// perSide is the query made of one expression per side of the tag, each
+// labelled with its side: one query whatever the sides.
+func (p *plan) perSide(tag string, expr func(sd side) parser.Expr) parser.Expr {
+	var out parser.Expr
+	for _, sd := range p.sides(tag) {
+		e := pql.Call("label_replace", expr(sd), pql.Str(labelSide), pql.Str(sideName(sd.client)), pql.Str(""), pql.Str(""))
+		if out == nil {
+			out = e
+		} else {
+			out = pql.Binary(parser.LOR, out, e)
+		}
+	}
+	return out
+}
+
+func with(ms []*labels.Matcher, more ...*labels.Matcher) []*labels.Matcher {
+	return append(slices.Clone(ms), more...)
+}
+
+func by(labels []string, more ...string) []string {
+	return append(slices.Clone(labels), more...)
+}
+
 // tagQueries are the first-phase queries of one tag: its distinct values
 // per namespace and the unknown share per workload.
 func (p *plan) tagQueries(tag string, rate time.Duration) []query {
-	scope := p.namespaceMatchers()
-	present := append(slices.Clone(scope), pql.Neq(tag, ""))
-	tagValues := pql.Aggregate(parser.COUNT,
-		pql.Aggregate(parser.GROUP, pql.Vector(series.IstioRequestsTotal, present...), labelNamespace, tag),
-		labelNamespace)
-
-	server := pql.Re(series.LabelReporter, series.ServerReporters)
-	rateBy := func(ms ...*labels.Matcher) parser.Expr {
-		v := pql.Vector(series.IstioRequestsTotal, append(append(slices.Clone(scope), server), ms...)...)
-		return pql.Aggregate(parser.SUM, pql.RangeCall("rate", v, rate), labelNamespace, labelWorkload)
-	}
-	all := rateBy(pql.Neq(tag, ""))
-	unknown := pql.Binary(parser.DIV,
-		pql.Binary(parser.LOR, rateBy(pql.Eq(tag, series.UnknownRoute)), pql.Scale(0, all)),
-		pql.Compare(parser.GTR, all, 0))
+	tagValues := p.perSide(tag, func(sd side) parser.Expr {
+		return pql.Aggregate(parser.COUNT,
+			pql.Aggregate(parser.GROUP, pql.Vector(series.IstioRequestsTotal, with(sd.scope, pql.Neq(tag, ""))...), by(sd.by, tag)...),
+			sd.by...)
+	})
+	unknown := p.perSide(tag, func(sd side) parser.Expr {
+		perWorkload := by(sd.by, labelWorkload)
+		rateBy := func(ms ...*labels.Matcher) parser.Expr {
+			v := pql.Vector(series.IstioRequestsTotal, with(sd.scope, ms...)...)
+			return pql.Aggregate(parser.SUM, pql.RangeCall("rate", v, rate), perWorkload...)
+		}
+		all := rateBy(pql.Neq(tag, ""))
+		return pql.Binary(parser.DIV,
+			pql.Binary(parser.LOR, rateBy(pql.Eq(tag, series.UnknownRoute)), pql.Scale(0, all)),
+			pql.Compare(parser.GTR, all, 0))
+	})
 	return []query{
 		{kind: qTagValues, tag: tag, expr: tagValues.String()},
 		{kind: qUnknownShare, tag: tag, expr: unknown.String()},
@@ -231,24 +334,34 @@ const valueSlack = 1000
 // filtered to the configured ones, so that the answer stays bounded, and
 // its total series are one more query.
 func (p *plan) valueQueries(tag string, distinct float64, window time.Duration) (qs []query, filtered bool) {
-	scope := p.namespaceMatchers()
-	present := append(slices.Clone(scope), pql.Neq(tag, ""))
-	values := present
-	if filtered = distinct > float64(len(p.configured[tag])+p.slack); filtered {
-		values = append(slices.Clone(scope), pql.Re(tag, pql.OneOf(p.configured[tag])))
-		tagSeries := pql.Aggregate(parser.COUNT, routeMetrics(present...), labelName, labelNamespace)
+	configured := p.byTag[tag].configured
+	filtered = distinct > float64(len(configured)+p.slack)
+	values := func(sd side) []*labels.Matcher {
+		if filtered {
+			return with(sd.scope, pql.Re(tag, pql.OneOf(configured)))
+		}
+		return with(sd.scope, pql.Neq(tag, ""))
+	}
+	if filtered {
+		tagSeries := p.perSide(tag, func(sd side) parser.Expr {
+			return pql.Aggregate(parser.COUNT, routeMetrics(with(sd.scope, pql.Neq(tag, ""))...), by(sd.by, labelName)...)
+		})
 		qs = append(qs, query{kind: qTagSeries, tag: tag, expr: tagSeries.String()})
 	}
-	routeSeries := pql.Aggregate(parser.COUNT, routeMetrics(values...), labelName, labelNamespace, tag)
+	routeSeries := p.perSide(tag, func(sd side) parser.Expr {
+		return pql.Aggregate(parser.COUNT, routeMetrics(values(sd)...), by(sd.by, labelName, tag)...)
+	})
 	// Seen: requests in the window, or a series created in it (Envoy
 	// creates a series with its first request, and increase() needs two
 	// samples).
-	reqs := pql.Vector(series.IstioRequestsTotal, values...)
-	seen := pql.Aggregate(parser.GROUP,
-		pql.Binary(parser.LOR,
-			pql.Compare(parser.GTR, pql.RangeCall("increase", reqs, window), 0),
-			pql.Binary(parser.LUNLESS, reqs, pql.Offset(reqs, window))),
-		labelNamespace, tag)
+	seen := p.perSide(tag, func(sd side) parser.Expr {
+		reqs := pql.Vector(series.IstioRequestsTotal, values(sd)...)
+		return pql.Aggregate(parser.GROUP,
+			pql.Binary(parser.LOR,
+				pql.Compare(parser.GTR, pql.RangeCall("increase", reqs, window), 0),
+				pql.Binary(parser.LUNLESS, reqs, pql.Offset(reqs, window))),
+			by(sd.by, tag)...)
+	})
 	return append(qs,
 		query{kind: qRouteSeries, tag: tag, expr: routeSeries.String()},
 		query{kind: qSeen, tag: tag, expr: seen.String()},

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,20 +45,57 @@ func TestPlanQueriesParseAndStayBounded(t *testing.T) {
 }
 
 func TestPlanMeshWideSetsExcludeNamespacesWithTheirOwn(t *testing.T) {
+	count := []inventory.Metric{inventory.RequestCount}
 	inv := &inventory.Inventory{RouteSets: []inventory.RouteSet{
-		{ID: "mesh", Namespace: inventory.RootNamespace, Scope: inventory.Scope{Kind: inventory.ScopeMesh}, Tag: "route_name", Routes: []inventory.Route{{Value: "a"}}},
-		{ID: "own", Namespace: "shop", Scope: inventory.Scope{Kind: inventory.ScopeNamespace, Namespace: "shop"}, Tag: "route_name", Routes: []inventory.Route{{Value: "b"}}},
+		{ID: "mesh", Namespace: inventory.RootNamespace, Scope: inventory.Scope{Kind: inventory.ScopeMesh}, Tag: "route_name", Metrics: count, Routes: []inventory.Route{{Value: "a"}}},
+		{ID: "own", Namespace: "shop", Scope: inventory.Scope{Kind: inventory.ScopeNamespace, Namespace: "shop"}, Tag: "route_name", Metrics: count, Routes: []inventory.Route{{Value: "b"}}},
+		// Not on REQUEST_COUNT: configuration series only.
+		{ID: "rate-less", Namespace: "shop", Scope: inventory.Scope{Kind: inventory.ScopeNamespace, Namespace: "shop"}, Tag: "other", Routes: []inventory.Route{{Value: "c"}}},
 	}}
 	p := newPlan(inv)
-	mesh, own := p.sets[0], p.sets[1]
-	if !mesh.covers("podinfo") || mesh.covers("shop") || !own.covers("shop") || own.covers("podinfo") {
-		t.Errorf("coverage: mesh %v, own %v", mesh.exclude, own.namespace)
+	mesh, own, none := p.sets[0].traffic, p.sets[1].traffic, p.sets[2].traffic
+	if !mesh.Covers("podinfo", "", false) || mesh.Covers("shop", "", false) || !own.Covers("shop", "", false) || own.Covers("podinfo", "", false) || none != nil {
+		t.Errorf("traffic: mesh %+v, own %+v, none %+v", mesh, own, none)
 	}
-	if p.namespaces != nil {
-		t.Errorf("a mesh-wide set must not restrict the namespaces: %v", p.namespaces)
+	if p.namespaces != nil || !slices.Equal(p.tags, []string{"route_name"}) {
+		t.Errorf("a mesh-wide set must not restrict the namespaces: %v; tags %v", p.namespaces, p.tags)
 	}
-	k := p.knownValues()
-	if !k.in("route_name", "shop")["b"] || k.in("route_name", "shop")["a"] || !k.in("route_name", "podinfo")["a"] {
-		t.Errorf("known values %+v", k)
+	if !p.sets[1].trafficKnown["b"] || p.sets[1].trafficKnown["a"] || !p.sets[0].trafficKnown["a"] {
+		t.Errorf("values known in the traffic: mesh %v, own %v", p.sets[0].trafficKnown, p.sets[1].trafficKnown)
+	}
+}
+
+// TestPlanSides: a tag read on both sides, and restricted to apps on the
+// server side, costs the same queries as any tag; each selects both sides
+// and labels their rows, and groups the server side by app.
+func TestPlanSides(t *testing.T) {
+	count := []inventory.Metric{inventory.RequestCount}
+	inv := &inventory.Inventory{RouteSets: []inventory.RouteSet{
+		{ID: "gw", Namespace: "istio-ingress", Scope: inventory.Scope{Kind: inventory.ScopeGateway, Namespace: "istio-ingress"}, Tag: "route_name",
+			Metrics: count, Reporter: inventory.ReporterSource, Routes: []inventory.Route{{Value: "a"}}},
+		{ID: "mesh", Namespace: inventory.RootNamespace, Scope: inventory.Scope{Kind: inventory.ScopeMesh, Selector: map[string]string{"app": "reviews"}},
+			Tag: "route_name", Metrics: count, Routes: []inventory.Route{{Value: "b"}}},
+	}}
+	p := newPlan(inv)
+	first := p.queries(5 * time.Minute)
+	second, _ := p.valueQueries("route_name", 10, time.Hour)
+	if n := len(first) + len(second); n != tagQueries+4 {
+		t.Fatalf("%d queries for one tag on two sides, want %d", n, tagQueries+4)
+	}
+	for _, q := range append(first, second...) {
+		if q.tag == "" {
+			if q.kind != qMangled && !strings.Contains(q.expr, "destination_app") {
+				t.Errorf("topology query without destination_app: %s", q.expr)
+			}
+			continue
+		}
+		for _, want := range []string{`reporter="source"`, `reporter=~"waypoint|destination"`, `"` + sideServer + `"`, `"` + sideClient + `"`, "destination_app"} {
+			if !strings.Contains(q.expr, want) {
+				t.Errorf("%s lacks %s", q.expr, want)
+			}
+		}
+		if _, err := parser.NewParser(parser.Options{}).ParseExpr(q.expr); err != nil {
+			t.Errorf("%s does not parse: %v", q.expr, err)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/routebundle/routebundle/inventory"
 	"github.com/routebundle/routebundle/series"
 )
 
@@ -23,12 +24,12 @@ type snapshot struct {
 	// queries is the number of API calls the cycle made.
 	queries int
 
-	// Per tag and destination namespace.
-	routeSeries map[string]map[string]map[string]metricCounts // tag → ns → value
-	tagSeries   map[string]map[string]metricCounts
-	tagValues   map[string]map[string]float64
-	seen        map[string]map[string]map[string]bool
-	unknown     map[workloadTag]float64
+	// Per tag and destination (side, namespace, app).
+	routeSeries map[string]map[dest]map[string]metricCounts // tag → dest → value
+	tagSeries   map[string]map[dest]metricCounts
+	tagValues   map[string]map[dest]float64
+	seen        map[string]map[dest]map[string]bool
+	unknown     map[unknownKey]float64
 	// Topology, per destination workload.
 	codes   map[workloadKey]float64
 	peers   map[workloadKey]map[string]float64 // reporter → (source, proxy) pairs
@@ -51,22 +52,36 @@ func (c *metricCounts) add(name string, v float64) {
 	}
 }
 
-type workloadKey struct{ namespace, workload string }
+// dest is where the requests of a row went, and which side reported them:
+// what inventory.Traffic.Covers decides on. app is set only where a query
+// groups by it (traffic restricted to apps).
+type dest struct {
+	namespace, app string
+	client         bool
+}
 
-type workloadTag struct {
+// in reports whether the row's requests are traffic t.
+func (d dest) in(t *inventory.Traffic) bool { return t.Covers(d.namespace, d.app, d.client) }
+
+// workloadKey is a destination workload; app is set only where the
+// topology queries group by it.
+type workloadKey struct{ namespace, workload, app string }
+
+type unknownKey struct {
 	workloadKey
-	tag string
+	tag    string
+	client bool
 }
 
 type namespaceTag struct{ namespace, tag string }
 
 func newSnapshot() *snapshot {
 	return &snapshot{
-		routeSeries: map[string]map[string]map[string]metricCounts{},
-		tagSeries:   map[string]map[string]metricCounts{},
-		tagValues:   map[string]map[string]float64{},
-		seen:        map[string]map[string]map[string]bool{},
-		unknown:     map[workloadTag]float64{},
+		routeSeries: map[string]map[dest]map[string]metricCounts{},
+		tagSeries:   map[string]map[dest]metricCounts{},
+		tagValues:   map[string]map[dest]float64{},
+		seen:        map[string]map[dest]map[string]bool{},
+		unknown:     map[unknownKey]float64{},
 		mangled:     map[namespaceTag]float64{},
 		codes:       map[workloadKey]float64{},
 		peers:       map[workloadKey]map[string]float64{},
@@ -138,9 +153,9 @@ func collect(ctx context.Context, api promv1.API, p *plan, o *Options, now time.
 // unfiltered per-value query, which has one for every value.
 func (s *snapshot) sumTagSeries(tag string) {
 	totals := nested1(s.tagSeries, tag)
-	for ns, byValue := range s.routeSeries[tag] {
+	for d, byValue := range s.routeSeries[tag] {
 		for _, c := range byValue {
-			totals[ns] = totals[ns].plus(c)
+			totals[d] = totals[d].plus(c)
 		}
 	}
 }
@@ -276,45 +291,49 @@ func (s *snapshot) read(q query, vec model.Vector) error {
 		// required.
 		ns, _ := get(labelNamespace)
 		wl, _ := get(labelWorkload)
-		ok := true
+		app, _ := get(labelApp)
+		w := workloadKey{ns, wl, app}
+		// Every per-tag query labels its rows with their side.
+		sd, _ := get(labelSide)
+		ok := q.tag == "" || sd == sideServer || sd == sideClient
+		d := dest{namespace: ns, app: app, client: sd == sideClient}
 		switch q.kind {
 		case qRouteSeries:
 			name, okName := get(labelName)
 			value, okValue := get(q.tag)
-			ok = okName && okValue
-			c := nested2(s.routeSeries, q.tag, ns)
+			ok = ok && okName && okValue
+			c := nested2(s.routeSeries, q.tag, d)
 			counts := c[value]
 			counts.add(name, v)
 			c[value] = counts
 		case qTagSeries:
 			name, okName := get(labelName)
-			ok = okName
+			ok = ok && okName
 			c := nested1(s.tagSeries, q.tag)
-			counts := c[ns]
+			counts := c[d]
 			counts.add(name, v)
-			c[ns] = counts
+			c[d] = counts
 		case qTagValues:
-			nested1(s.tagValues, q.tag)[ns] += v
+			nested1(s.tagValues, q.tag)[d] += v
 		case qSeen:
 			value, okValue := get(q.tag)
-			ok = okValue
-			nested2(s.seen, q.tag, ns)[value] = true
+			ok = ok && okValue
+			nested2(s.seen, q.tag, d)[value] = true
 		case qUnknownShare:
 			if v > 1 {
 				ok = false
 			}
-			s.unknown[workloadTag{workloadKey{ns, wl}, q.tag}] = v
+			s.unknown[unknownKey{w, q.tag, d.client}] = v
 		case qCodes:
-			s.codes[workloadKey{ns, wl}] += v
+			s.codes[w] += v
 		case qPeers:
 			rep, _ := get(series.LabelReporter)
-			k := workloadKey{ns, wl}
-			if s.peers[k] == nil {
-				s.peers[k] = map[string]float64{}
+			if s.peers[w] == nil {
+				s.peers[w] = map[string]float64{}
 			}
-			s.peers[k][rep] += v
+			s.peers[w][rep] += v
 		case qBuckets:
-			s.buckets[workloadKey{ns, wl}] += v
+			s.buckets[w] += v
 		case qMangled:
 			tag, okTag := get(labelTag)
 			ok = okTag
@@ -327,14 +346,14 @@ func (s *snapshot) read(q query, vec model.Vector) error {
 	return nil
 }
 
-func nested1[V any](m map[string]map[string]V, k string) map[string]V {
+func nested1[K comparable, V any](m map[string]map[K]V, k string) map[K]V {
 	if m[k] == nil {
-		m[k] = map[string]V{}
+		m[k] = map[K]V{}
 	}
 	return m[k]
 }
 
-func nested2[V any](m map[string]map[string]map[string]V, k1, k2 string) map[string]V {
+func nested2[K comparable, V any](m map[string]map[K]map[string]V, k1 string, k2 K) map[string]V {
 	inner := nested1(m, k1)
 	if inner[k2] == nil {
 		inner[k2] = map[string]V{}

@@ -29,11 +29,11 @@ type target struct {
 // (a classification gap is the unknown-share alert's business).
 func targets(u *unit) []target {
 	overrides := u.policy.Overrides()
-	set := target{filter: []*labels.Matcher{pql.Neq(u.tag, series.UnknownRoute)}, policy: u.policy.Set}
+	set := target{filter: []*labels.Matcher{pql.Neq(u.Tag, series.UnknownRoute)}, policy: u.policy.Set}
 	out := make([]target, 0, len(overrides)+1)
 	for _, v := range overrides {
-		set.filter = append(set.filter, pql.Neq(u.tag, v))
-		out = append(out, target{route: v, filter: []*labels.Matcher{pql.Eq(u.tag, v)}, policy: u.policy.Routes[v]})
+		set.filter = append(set.filter, pql.Neq(u.Tag, v))
+		out = append(out, target{route: v, filter: []*labels.Matcher{pql.Eq(u.Tag, v)}, policy: u.policy.Routes[v]})
 	}
 	return append([]target{set}, out...)
 }
@@ -184,7 +184,7 @@ func unknownShareAlert(u *unit, c *compiled) rulefmt.Rule {
 			"{{ $value | humanizePercentage }} of the requests to "+workloadRef+" match no route",
 			fmt.Sprintf("The route tag %s has been %q for more than %s of the workload's requests for %s: "+
 				"%s. `bundlegen explain` shows which match fires for a request.",
-				u.tag, series.UnknownRoute, percent(p.UnknownRatio), p.UnknownFor, u.unclassified())),
+				u.Tag, series.UnknownRoute, percent(p.UnknownRatio), p.UnknownFor, u.unclassified())),
 	}
 }
 
@@ -193,7 +193,7 @@ const workloadRef = "{{ $labels." + series.LabelWorkloadNamespace + " }}/{{ $lab
 // routeRef renders the route and its workload from the alert's labels.
 // Route values never enter a template as text: they would be executed.
 func (u *unit) routeRef() string {
-	return `"{{ index $labels ` + strconv.Quote(u.tag) + ` }}" of ` + workloadRef
+	return `"{{ index $labels ` + strconv.Quote(u.Tag) + ` }}" of ` + workloadRef
 }
 
 // routeLabels are the labels a route alert rule sets itself: its severity
@@ -221,7 +221,7 @@ func (u *unit) withRoutingLabels(e parser.Expr, route bool) parser.Expr {
 		return pql.Call("label_join", e, pql.Str(dst), pql.Str(""), pql.Str(src))
 	}
 	if route {
-		e = copyLabel(e, series.AlertLabelRoute, u.tag)
+		e = copyLabel(e, series.AlertLabelRoute, u.Tag)
 	}
 	e = copyLabel(e, series.AlertLabelNamespace, series.LabelWorkloadNamespace)
 	return copyLabel(e, series.AlertLabelWorkload, series.LabelWorkload)
@@ -237,8 +237,8 @@ func (u *unit) annotations(c *compiled, perRoute bool, summary, description stri
 
 // objects names the route sets' objects for descriptions.
 func (u *unit) objects() string {
-	names := make([]string, 0, len(u.sets))
-	for _, rs := range u.sets {
+	names := make([]string, 0, len(u.Sets))
+	for _, rs := range u.Sets {
 		names = append(names, setObject(rs).String())
 	}
 	return strings.Join(names, ", ")
@@ -251,7 +251,7 @@ func (c *compiled) dashboardLink(u *unit, perRoute bool) string {
 	if c.grafanaURL == "" || c.DashboardUID == nil {
 		return ""
 	}
-	uid := c.DashboardUID(u.sets[0])
+	uid := c.DashboardUID(u.Sets[0])
 	if uid == "" {
 		return ""
 	}
@@ -259,7 +259,7 @@ func (c *compiled) dashboardLink(u *unit, perRoute bool) string {
 		"?var-namespace={{ $labels." + series.LabelWorkloadNamespace + " | urlquery }}" +
 		"&var-workload={{ $labels." + series.LabelWorkload + " | urlquery }}"
 	if perRoute {
-		link += "&var-route={{ index $labels " + strconv.Quote(u.tag) + " | urlquery }}"
+		link += "&var-route={{ index $labels " + strconv.Quote(u.Tag) + " | urlquery }}"
 	}
 	return link
 }

@@ -150,7 +150,7 @@ func rawPerRoute(s synth, c *compiled, units []*unit, windows []series.Window, l
 		for _, route := range s.routeValues()[:s.routes] {
 			for _, w := range windows {
 				rate := func(extra ...*labels.Matcher) parser.Expr {
-					return rawRate(u, w, append(extra, pql.Eq(u.tag, route))...)
+					return rawRate(u, w, append(extra, pql.Eq(u.Tag, route))...)
 				}
 				errs := rate(c.errorMatchers...)
 				out = append(out, rate().String(), errs.String(), pql.Binary(parser.DIV, errs, rate()).String())
@@ -158,7 +158,7 @@ func rawPerRoute(s synth, c *compiled, units []*unit, windows []series.Window, l
 					continue
 				}
 				for _, q := range series.Quantiles() {
-					buckets := sumBy(pql.RangeCall("rate", u.raw(series.IstioRequestDurationBucket, pql.Eq(u.tag, route)), duration(w)),
+					buckets := sumBy(pql.RangeCall("rate", u.raw(series.IstioRequestDurationBucket, pql.Eq(u.Tag, route)), duration(w)),
 						append(u.by(), series.LabelLE)...)
 					out = append(out, pql.Call("histogram_quantile", pql.Number(quantileValue(q)), buckets).String())
 				}
@@ -176,7 +176,7 @@ func unknownShareRaw(u *unit) parser.Expr {
 	rate := func(extra ...*labels.Matcher) parser.Expr {
 		return sumBy(pql.RangeCall("rate", u.raw(series.IstioRequestsTotal, extra...), duration(shortWindow)), perWorkload...)
 	}
-	return pql.Binary(parser.DIV, rate(pql.Eq(u.tag, series.UnknownRoute)), rate())
+	return pql.Binary(parser.DIV, rate(pql.Eq(u.Tag, series.UnknownRoute)), rate())
 }
 
 type benchEnv struct {

@@ -97,7 +97,7 @@ func Build(inv *inventory.Inventory, opts Options) (*Bundle, diag.List) {
 
 func buildFile(u *unit, c *compiled) RuleFile {
 	f := RuleFile{Name: u.name, Namespace: u.objectNamespace}
-	for _, rs := range u.sets {
+	for _, rs := range u.Sets {
 		f.RouteSets = append(f.RouteSets, rs.ID)
 	}
 	add := func(suffix string, interval model.Duration, rules []rulefmt.Rule) {

@@ -459,7 +459,7 @@ func (e *cycleEnv) seriesCount() uint64 {
 // from the raw series (what they would have to ask without the rules).
 func (e *cycleEnv) dashboards(m benchMesh) {
 	rs := m.inventory().RouteSets[0]
-	u := &unit{namespace: rs.Namespace, tag: rs.Tag}
+	u := &unit{Traffic: &inventory.Traffic{Namespace: rs.Namespace, Tag: rs.Tag}}
 	by := u.by()
 	raw := func(metric string) parser.Expr { return u.rawRate(metric, shortWindow) }
 	queries := []struct{ panel, recorded, raw string }{

@@ -28,7 +28,7 @@ func duration(w series.Window) time.Duration {
 // record makes a recording rule of the unit; its series are labelled with
 // the route tag's name (see recorded).
 func (u *unit) record(name string, e parser.Expr, lbls ...string) rulefmt.Rule {
-	m := map[string]string{series.LabelRouteTag: u.tag}
+	m := map[string]string{series.LabelRouteTag: u.Tag}
 	for i := 0; i+1 < len(lbls); i += 2 {
 		m[lbls[i]] = lbls[i+1]
 	}
@@ -80,7 +80,7 @@ func latencyRules(u *unit) []rulefmt.Rule {
 func unknownShareRule(u *unit) rulefmt.Rule {
 	perWorkload := []string{series.LabelWorkloadNamespace, series.LabelWorkload}
 	all := sumBy(u.recorded(series.RequestsRate5m), perWorkload...)
-	unknown := sumBy(u.recorded(series.RequestsRate5m, pql.Eq(u.tag, series.UnknownRoute)), perWorkload...)
+	unknown := sumBy(u.recorded(series.RequestsRate5m, pql.Eq(u.Tag, series.UnknownRoute)), perWorkload...)
 	e := pql.Binary(parser.DIV, or(unknown, pql.Scale(0, all)), compare(parser.GTR, all, 0))
 	return u.record(series.UnknownRatio5m, e)
 }

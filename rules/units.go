@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -29,61 +27,21 @@ const (
 	CodeSharedSeries = "RB313"
 )
 
-// unit is the traffic one set of rules covers: the server-side requests of
-// one namespace (or of the whole mesh) that carry one route tag. Route sets
-// that select the same traffic share a unit, because two rules recording
-// the same series would collide in Prometheus.
-//
-// A route set of the root namespace applies in every namespace
-// (inventory.ScopeMesh): all of them with one tag share one mesh unit,
-// which selects every namespace but those with a unit of their own for the
-// tag. When each of its route sets runs only on workloads with an app label
-// (a root WasmPlugin's selector, as Istio's classify-metrics task and
-// Kiali's demo write them), the unit selects those workloads by
-// destination_app, the label Istio's stats filter fills from the
-// workload's app label (istio/proxy extensions/common/metadata_object.h,
-// AppNameLabel): a mesh-wide Telemetry also tags every other workload, as
-// "unknown", and those are not the classified routes' traffic.
+// unit is the traffic one set of rules covers (see inventory.Traffic: the
+// requests of one route tag, on one side, to one namespace or mesh-wide).
+// Route sets that select the same traffic share a unit, because two rules
+// recording the same series would collide in Prometheus. The recorded
+// series keep the destination's labels only, so the unit's Namespace,
+// Exclude and Apps are all that tell units of one tag apart there.
 type unit struct {
-	// namespace is the destination_workload_namespace selected; "" for a
-	// mesh-wide set, which selects every namespace except exclude.
-	namespace string
-	exclude   []string
-	// apps, when set, are the destination_app values a mesh unit selects.
-	apps []string
-	tag  string
-	// source: the unit reads the client side (reporter="source"), where
-	// gateways and client sidecars write route names (see views.go).
-	source bool
-	// sets are sorted by ID; the first decides the set-wide policy.
-	sets    []*inventory.RouteSet
+	*inventory.Traffic
+	// policy is the first set's (Sets are sorted by ID), with the per-route
+	// overrides of the others merged in.
 	policy  policy.SetPolicy
 	latency bool
 	// name is the DNS-1123 name of the rule file and PrometheusRule.
 	name            string
 	objectNamespace string
-}
-
-// key identifies the traffic of a unit.
-type unitKey struct {
-	mesh      bool
-	source    bool
-	namespace string
-	tag       string
-}
-
-func checkTag(tag string) error {
-	if !model.LabelName(tag).IsValidLegacy() || strings.HasPrefix(tag, "__") {
-		return fmt.Errorf("route tag %q is not a usable Prometheus label name", tag)
-	}
-	// The rules group and match by these labels; a route tag of the same
-	// name would corrupt the recorded series.
-	switch tag {
-	case series.LabelReporter, series.LabelResponseCode, series.LabelWorkloadNamespace,
-		series.LabelWorkload, series.LabelLE, series.LabelQuantile, series.LabelRouteTag:
-		return fmt.Errorf("route tag %q collides with a label Istio or routebundle already uses", tag)
-	}
-	return nil
 }
 
 func setObject(rs *inventory.RouteSet) diag.ObjectRef {
@@ -93,98 +51,63 @@ func setObject(rs *inventory.RouteSet) diag.ObjectRef {
 	return rs.Plugin
 }
 
-// buildUnits groups the route sets of inv into units, resolving each set's
-// policy. Sets that cannot have rules are reported and left out.
+// buildUnits makes a unit of each traffic of inv, resolving the policy of
+// each of its sets. Sets that cannot have rules are reported.
 func buildUnits(inv *inventory.Inventory, c *compiled) ([]*unit, diag.List) {
+	traffic := inv.Traffic()
+	unitOf := map[*inventory.RouteSet]*unit{}
+	units := make([]*unit, 0, len(traffic))
+	for _, t := range traffic {
+		u := &unit{Traffic: t}
+		for _, rs := range t.Sets {
+			unitOf[rs] = u
+			u.latency = u.latency || rs.HasLatency()
+		}
+		units = append(units, u)
+	}
 	sets := make([]*inventory.RouteSet, 0, len(inv.RouteSets))
 	for i := range inv.RouteSets {
 		sets = append(sets, &inv.RouteSets[i])
 	}
 	slices.SortStableFunc(sets, func(a, b *inventory.RouteSet) int { return cmp.Compare(a.ID, b.ID) })
-
 	var diags diag.List
-	byKey := map[unitKey]*unit{}
-	var units []*unit
 	for _, rs := range sets {
-		if d, ok := usable(rs); !ok {
-			diags = append(diags, d)
+		u, ok := unitOf[rs]
+		if !ok {
+			diags = append(diags, unusable(rs))
 			continue
 		}
 		sp, pd := policy.Resolve(rs, c.Defaults)
 		diags = append(diags, pd...)
-		k := keyOf(rs)
-		u, ok := byKey[k]
-		if !ok {
-			u = &unit{namespace: k.namespace, tag: k.tag, policy: sp, source: k.source}
-			byKey[k] = u
-			units = append(units, u)
+		if rs == u.Sets[0] {
+			u.policy = sp
 		} else {
 			diags = append(diags, u.merge(rs, sp)...)
 		}
-		u.sets = append(u.sets, rs)
-		u.latency = u.latency || rs.HasLatency()
-	}
-	for _, u := range units {
-		u.apps = meshApps(u)
 	}
 	units, viewDiags := separateViews(units)
 	diags = append(diags, viewDiags...)
-	excludeOwnUnits(units)
 	nameUnits(units, c.Namespace)
 	return units, diags
 }
 
-// usable reports why a route set gets no rules.
-func usable(rs *inventory.RouteSet) (diag.Diagnostic, bool) {
+// unusable reports why a route set has no traffic (inventory.HasTraffic),
+// and so no rules.
+func unusable(rs *inventory.RouteSet) diag.Diagnostic {
 	d := diag.Diagnostic{Object: setObject(rs), Source: rs.Source, Field: "spec.metrics"}
-	if err := checkTag(rs.Tag); err != nil {
+	if err := inventory.TagLabelError(rs.Tag); err != nil {
 		d.Severity, d.Code, d.Message = diag.Error, CodeBadTag, err.Error()+": no rules generated for this route set"
-		return d, false
+		return d
 	}
-	if !rs.HasMetric(inventory.RequestCount) {
-		d.Severity, d.Code = diag.Warning, CodeNoRequestCount
-		d.Message = fmt.Sprintf("route tag %q is not on REQUEST_COUNT: no per-route rules or alerts", rs.Tag)
-		return d, false
-	}
-	return d, true
-}
-
-// keyOf is the traffic a route set selects: its namespace, or for a set of
-// the root namespace (with or without a selector) every namespace.
-func keyOf(rs *inventory.RouteSet) unitKey {
-	if rs.Reporter == inventory.ReporterSource {
-		return unitKey{mesh: true, source: true, tag: rs.Tag}
-	}
-	if rs.Scope.Kind == inventory.ScopeMesh {
-		return unitKey{mesh: true, tag: rs.Tag}
-	}
-	ns := cmp.Or(rs.Scope.Namespace, rs.Namespace)
-	return unitKey{namespace: ns, tag: rs.Tag}
-}
-
-// meshApps returns the app labels that select the workloads of a mesh
-// unit, or nil when some route set of it runs without an app selector
-// (then the unit takes every workload the tag is on).
-func meshApps(u *unit) []string {
-	if u.namespace != "" || u.source || u.sets[0].Scope.Kind != inventory.ScopeMesh {
-		return nil
-	}
-	var apps []string
-	for _, rs := range u.sets {
-		app, ok := rs.Scope.Selector["app"]
-		if !ok {
-			return nil
-		}
-		apps = append(apps, app)
-	}
-	slices.Sort(apps)
-	return slices.Compact(apps)
+	d.Severity, d.Code = diag.Warning, CodeNoRequestCount
+	d.Message = fmt.Sprintf("route tag %q is not on REQUEST_COUNT: no per-route rules or alerts", rs.Tag)
+	return d
 }
 
 // merge adds a second route set to the unit: the first set's policy stays,
 // per-route overrides are added unless the route already has one.
 func (u *unit) merge(rs *inventory.RouteSet, sp policy.SetPolicy) diag.List {
-	first := u.sets[0]
+	first := u.Sets[0]
 	var diags diag.List
 	report := func(msg string) {
 		diags = append(diags, diag.Diagnostic{
@@ -209,45 +132,26 @@ func (u *unit) merge(rs *inventory.RouteSet, sp policy.SetPolicy) diag.List {
 	return diags
 }
 
-// excludeOwnUnits keeps a mesh-wide unit (and a client-side one, which
-// selects every destination namespace too) away from the namespaces that
-// have a unit of their own for the same tag, so no series is recorded
-// twice.
-func excludeOwnUnits(units []*unit) {
-	for _, m := range units {
-		if m.namespace != "" {
-			continue
-		}
-		for _, u := range units {
-			if u != m && u.tag == m.tag && u.namespace != "" {
-				m.exclude = append(m.exclude, u.namespace)
-			}
-		}
-		slices.Sort(m.exclude)
-		m.exclude = slices.Compact(m.exclude)
-	}
-}
-
 // nameUnits gives each unit a DNS-1123 name from its namespace and tag;
 // names that still collide after sanitising get a hash of the raw key.
 func nameUnits(units []*unit, objectNamespace string) {
 	count := map[string]int{}
 	for _, u := range units {
-		scope := u.namespace
+		scope := u.Namespace
 		switch {
-		case u.source:
+		case u.ClientSide:
 			scope = "source"
 		case scope == "":
 			scope = "mesh"
 		}
-		u.name = k8sName("routebundle", scope, u.tag)
+		u.name = k8sName("routebundle", scope, u.Tag)
 		count[u.name]++
-		u.objectNamespace = cmp.Or(objectNamespace, u.sets[0].Namespace)
+		u.objectNamespace = cmp.Or(objectNamespace, u.Sets[0].Namespace)
 	}
 	for _, u := range units {
 		if count[u.name] > 1 {
-			parts := []string{u.namespace, u.tag, fmt.Sprint(u.namespace == "")}
-			if u.source {
+			parts := []string{u.Namespace, u.Tag, fmt.Sprint(u.Namespace == "")}
+			if u.ClientSide {
 				parts = append(parts, "source")
 			}
 			u.name = withHash(u.name, parts...)
@@ -258,16 +162,16 @@ func nameUnits(units []*unit, objectNamespace string) {
 
 // by are the labels every per-route series keeps.
 func (u *unit) by() []string {
-	return []string{series.LabelWorkloadNamespace, series.LabelWorkload, u.tag}
+	return []string{series.LabelWorkloadNamespace, series.LabelWorkload, u.Tag}
 }
 
 // namespaces selects the unit's destination namespaces.
 func (u *unit) namespaces() []*labels.Matcher {
-	ms := make([]*labels.Matcher, 0, len(u.exclude)+2)
-	if u.namespace != "" {
-		ms = append(ms, pql.Eq(series.LabelWorkloadNamespace, u.namespace))
+	ms := make([]*labels.Matcher, 0, len(u.Exclude)+2)
+	if u.Namespace != "" {
+		ms = append(ms, pql.Eq(series.LabelWorkloadNamespace, u.Namespace))
 	}
-	for _, ns := range u.exclude {
+	for _, ns := range u.Exclude {
 		ms = append(ms, pql.Neq(series.LabelWorkloadNamespace, ns))
 	}
 	return ms
@@ -279,10 +183,10 @@ func (u *unit) namespaces() []*labels.Matcher {
 // one of its tag outside the namespaces it excludes.
 func (u *unit) scope() []*labels.Matcher {
 	ms := u.namespaces()
-	if len(u.apps) > 0 {
-		ms = append(ms, pql.Re(series.LabelApp, pql.OneOf(u.apps)))
+	if len(u.Apps) > 0 {
+		ms = append(ms, pql.Re(series.LabelApp, pql.OneOf(u.Apps)))
 	}
-	return append(ms, pql.Neq(u.tag, ""))
+	return append(ms, pql.Neq(u.Tag, ""))
 }
 
 // raw selects an Istio metric as the server side reports it.
@@ -296,7 +200,7 @@ func (u *unit) raw(metric string, extra ...*labels.Matcher) *parser.VectorSelect
 // from one postings list, where tag!="" would merge the lists of every
 // route value of the mesh.
 func (u *unit) recorded(name string, extra ...*labels.Matcher) *parser.VectorSelector {
-	ms := append(u.namespaces(), pql.Eq(series.LabelRouteTag, u.tag))
+	ms := append(u.namespaces(), pql.Eq(series.LabelRouteTag, u.Tag))
 	return pql.Vector(name, append(ms, extra...)...)
 }
 

@@ -20,17 +20,15 @@ const CodeMixedViews = "RB314"
 
 // Route sets read on the client side (inventory.ReporterSource: the route
 // names a gateway or the client sidecars write, reporter="source") share one
-// unit per tag, which selects every destination namespace: the proxies
-// that write the tag are the ones its Telemetries reach, and no request is
-// reported twice on one side. The recorded series keep the destination's
-// labels, as the server side's do, so a namespace with a server-side unit
-// of the same tag is left to that unit (excludeOwnUnits), and a mesh-wide
+// unit per tag, which selects every destination namespace but those with a
+// server-side unit of the same tag (inventory.Traffic). The recorded series
+// keep the destination's labels, as the server side's do, so a mesh-wide
 // server-side unit of the tag leaves no namespace: the client-side unit is
 // dropped and reported.
 
 // reporter selects the side of the unit's requests.
 func (u *unit) reporter() *labels.Matcher {
-	if u.source {
+	if u.ClientSide {
 		return pql.Eq(series.LabelReporter, series.ClientReporter)
 	}
 	return pql.Re(series.LabelReporter, series.ServerReporters)
@@ -42,17 +40,17 @@ func separateViews(units []*unit) ([]*unit, diag.List) {
 	var diags diag.List
 	out := units[:0:0]
 	for _, u := range units {
-		i := slices.IndexFunc(units, func(m *unit) bool { return !m.source && m.namespace == "" && m.tag == u.tag })
-		if !u.source || i < 0 {
+		i := slices.IndexFunc(units, func(m *unit) bool { return !m.ClientSide && m.MeshWide() && m.Tag == u.Tag })
+		if !u.ClientSide || i < 0 {
 			out = append(out, u)
 			continue
 		}
-		for _, rs := range u.sets {
+		for _, rs := range u.Sets {
 			diags = append(diags, diag.Diagnostic{
 				Severity: diag.Warning, Code: CodeMixedViews, Object: setObject(rs), Source: rs.Source, Field: "spec.metrics",
 				Message: fmt.Sprintf("route set %s reads tag %q on the client side (reporter=%q), and route set %s records the same tag mesh-wide on the server side: "+
 					"their series would mix, so %s gets no rules or alerts; give it a tag of its own (e.g. client_%s)",
-					rs.ID, rs.Tag, series.ClientReporter, units[i].sets[0].ID, rs.ID, rs.Tag),
+					rs.ID, rs.Tag, series.ClientReporter, units[i].Sets[0].ID, rs.ID, rs.Tag),
 			})
 		}
 	}
@@ -78,7 +76,7 @@ func (u *unit) annotateRoutes(alerts []rulefmt.Rule, t target) {
 		text = literal(matches[t.route])
 	case len(matches) <= maxRouteMatches:
 		var b strings.Builder
-		b.WriteString(`{{ $route := index $labels ` + strconv.Quote(u.tag) + ` }}`)
+		b.WriteString(`{{ $route := index $labels ` + strconv.Quote(u.Tag) + ` }}`)
 		for i, v := range sortedKeys(matches) {
 			if i > 0 {
 				b.WriteString(`{{ else if eq $route ` + strconv.Quote(v) + ` }}`)
@@ -106,7 +104,7 @@ const AnnotationRouteMatch = "route_match"
 // what it matches and where it is written.
 func (u *unit) routeMatches() map[string]string {
 	parts := map[string][]string{}
-	for _, rs := range u.sets {
+	for _, rs := range u.Sets {
 		if rs.Routing == nil {
 			continue
 		}
@@ -140,7 +138,7 @@ func sortedKeys(m map[string]string) []string {
 // classifies, or, for route sets of route objects, those no route
 // matches (Envoy answers them 404, and xds.route_name is absent).
 func (u *unit) unclassified() string {
-	for _, rs := range u.sets {
+	for _, rs := range u.Sets {
 		if rs.Routing == nil {
 			return "requests no condition of " + literal(u.objects()) + " classifies"
 		}
