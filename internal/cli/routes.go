@@ -144,11 +144,10 @@ var routeQuantiles = []float64{0.5, 0.95, 0.99}
 // number of routes, plus one for the rules.
 func queryRoutes(ctx context.Context, api promv1.API, inv *inventory.Inventory, o routesOptions, now time.Time) (*routesReport, error) {
 	rep := &routesReport{}
-	tags := map[string][]*inventory.RouteSet{}
-	for i := range inv.RouteSets {
-		rs := &inv.RouteSets[i]
-		if o.namespace == "" || rs.Scope.Kind == inventory.ScopeMesh || setNamespace(rs) == o.namespace {
-			tags[rs.Tag] = append(tags[rs.Tag], rs)
+	tags := map[string][]*inventory.Traffic{}
+	for _, t := range inv.Traffic() {
+		if o.namespace == "" || coversNamespace(t, o.namespace) {
+			tags[t.Tag] = append(tags[t.Tag], t)
 		}
 	}
 	if len(tags) == 0 {
@@ -160,9 +159,12 @@ func queryRoutes(ctx context.Context, api promv1.API, inv *inventory.Inventory, 
 		rep.notes = append(rep.notes, fmt.Sprintf("cannot list the rules (%v); reading raw series", err))
 	}
 	for _, tag := range slices.Sorted(maps.Keys(tags)) {
-		q := routeQueries{tag: tag, o: o, recorded: installed[tag]}
-		for _, rs := range tags[tag] {
-			q.latency = q.latency || rs.HasLatency()
+		q := routeQueries{tag: tag, o: o, recorded: installed[tag], clientSide: true}
+		for _, t := range tags[tag] {
+			q.clientSide = q.clientSide && t.ClientSide
+			for _, rs := range t.Sets {
+				q.latency = q.latency || rs.HasLatency()
+			}
 		}
 		rows, err := q.run(ctx, api, now)
 		if err != nil {
@@ -175,12 +177,15 @@ func queryRoutes(ctx context.Context, api promv1.API, inv *inventory.Inventory, 
 	return rep, nil
 }
 
-// setNamespace is the destination namespace of a route set's traffic ("" mesh-wide).
-func setNamespace(rs *inventory.RouteSet) string {
-	if rs.Scope.Kind == inventory.ScopeMesh {
-		return ""
+// coversNamespace reports whether t classifies requests to destination
+// namespace ns (some of them, for traffic restricted to apps): a gateway's
+// or client sidecars' route names classify the requests to the namespaces
+// they route to, not their own.
+func coversNamespace(t *inventory.Traffic, ns string) bool {
+	if t.MeshWide() {
+		return !slices.Contains(t.Exclude, ns)
 	}
-	return cmp.Or(rs.Scope.Namespace, rs.Namespace)
+	return t.Namespace == ns
 }
 
 // recordedTags are the route tags whose request-rate recording rule
@@ -209,6 +214,11 @@ type routeQueries struct {
 	o        routesOptions
 	recorded bool
 	latency  bool
+	// clientSide: every traffic of the tag is read on the client side
+	// (gateways, client sidecars), so the raw series are reporter="source".
+	// A tag read on both sides shows the server side's raw series only;
+	// the recorded series hold each namespace's from its own side.
+	clientSide bool
 }
 
 func (q *routeQueries) source() string {
@@ -252,7 +262,11 @@ func (q *routeQueries) rate(recorded, raw string, extra ...*labels.Matcher) pars
 		}
 		return v
 	}
-	ms := append(q.filters(), pql.Neq(q.tag, ""), pql.Re(series.LabelReporter, series.ServerReporters))
+	reporter := pql.Re(series.LabelReporter, series.ServerReporters)
+	if q.clientSide {
+		reporter = pql.Eq(series.LabelReporter, series.ClientReporter)
+	}
+	ms := append(q.filters(), pql.Neq(q.tag, ""), reporter)
 	return pql.RangeCall("rate", pql.Vector(raw, append(ms, extra...)...), q.o.since)
 }
 
@@ -318,15 +332,15 @@ func (q *routeQueries) run(ctx context.Context, api promv1.API, now time.Time) (
 }
 
 // withUnseen marks configured values and adds a [not seen] row for each
-// configured route without traffic, under each workload of its sets'
-// namespaces that had traffic, or under no workload.
-func withUnseen(rows map[routeKey]*routeRow, sets []*inventory.RouteSet, q routeQueries) []routeRow {
+// configured route without traffic, under each workload with traffic in
+// the namespaces its traffic covers, or under no workload.
+func withUnseen(rows map[routeKey]*routeRow, traffic []*inventory.Traffic, q routeQueries) []routeRow {
 	configured := func(ns, v string) bool {
 		if v == series.UnknownRoute {
 			return true
 		}
-		for _, rs := range sets {
-			if ns0 := setNamespace(rs); (ns0 == "" || ns0 == ns) && slices.Contains(rs.RouteValues(), v) {
+		for _, t := range traffic {
+			if coversNamespace(t, ns) && slices.ContainsFunc(t.Sets, func(rs *inventory.RouteSet) bool { return slices.Contains(rs.RouteValues(), v) }) {
 				return true
 			}
 		}
@@ -335,22 +349,23 @@ func withUnseen(rows map[routeKey]*routeRow, sets []*inventory.RouteSet, q route
 	for k, r := range rows {
 		r.Configured = configured(k.namespace, k.route)
 	}
-	for _, rs := range sets {
-		ns := setNamespace(rs)
+	for _, t := range traffic {
 		var workloads []routeKey
 		for k := range rows {
-			if (ns == "" || k.namespace == ns) && !slices.Contains(workloads, routeKey{k.namespace, k.workload, ""}) {
-				workloads = append(workloads, routeKey{k.namespace, k.workload, ""})
+			if w := (routeKey{k.namespace, k.workload, ""}); coversNamespace(t, k.namespace) && !slices.Contains(workloads, w) {
+				workloads = append(workloads, w)
 			}
 		}
 		if len(workloads) == 0 && q.o.workload == "" {
-			workloads = []routeKey{{namespace: cmp.Or(ns, q.o.namespace)}}
+			workloads = []routeKey{{namespace: cmp.Or(t.Namespace, q.o.namespace)}}
 		}
 		for _, w := range workloads {
-			for _, v := range rs.RouteValues() {
-				k := routeKey{w.namespace, w.workload, v}
-				if _, ok := rows[k]; !ok {
-					rows[k] = &routeRow{Namespace: k.namespace, Workload: k.workload, RouteTag: q.tag, Route: v, Configured: true, Source: q.source()}
+			for _, rs := range t.Sets {
+				for _, v := range rs.RouteValues() {
+					k := routeKey{w.namespace, w.workload, v}
+					if _, ok := rows[k]; !ok {
+						rows[k] = &routeRow{Namespace: k.namespace, Workload: k.workload, RouteTag: q.tag, Route: v, Configured: true, Source: q.source()}
+					}
 				}
 			}
 		}

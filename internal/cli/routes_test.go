@@ -214,3 +214,47 @@ func TestRoutesUsageErrors(t *testing.T) {
 		t.Errorf("unreachable Prometheus: exit %d, %q", code, stderr)
 	}
 }
+
+// TestRoutesOfAGateway: route names read at an ingress gateway in
+// istio-ingress classify the requests it sends to bookinfo (reporter
+// "source", destination_workload_namespace="bookinfo"); `routes
+// --namespace bookinfo` shows them from the raw series, with the route no
+// request took [not seen]. The manifests are the exporter's traffic test's
+// gateway half.
+func TestRoutesOfAGateway(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "exporter", "testdata", "traffic.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// The gateway, its HTTPRoute and its Telemetry: the documents before
+	// the second HTTPRoute.
+	gatewayHalf, _, _ := strings.Cut(string(data), "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: reviews")
+	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(gatewayHalf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gateway := meshsim.Workload{Namespace: "istio-ingress", Name: "bookinfo-gateway-istio"}
+	productpage := meshsim.Workload{Namespace: "bookinfo", Name: "productpage-v1", App: "productpage", Version: "v1"}
+	ep := meshsim.Start(t, meshsim.Proxy{Reporter: meshsim.ReporterSource, Tag: "route_name", Flows: []meshsim.Flow{
+		{Source: gateway, Destination: productpage, Route: "productpage", RPS: 2},
+		{Source: gateway, Destination: productpage, RPS: 1},
+	}})
+	prom := promtest.Start(t, promtest.Options{Config: promtest.Config(promtest.StaticScrapeConfig{Job: "gateway", Targets: []string{ep.Addr()}, MetricsPath: meshsim.MetricsPath})})
+	prom.WaitForTargets(t, 1, 30*time.Second)
+	promtest.Eventually(t, 60*time.Second, func(context.Context) error {
+		rows, _, err := routesJSON(t, "--prometheus", prom.URL, "--since", "10s", "--namespace", "bookinfo", dir)
+		if err != nil {
+			return err
+		}
+		pp, unknown, login := findRow(rows, "productpage"), findRow(rows, "unknown"), findRow(rows, "login")
+		switch {
+		case pp == nil || unknown == nil || login == nil:
+			return fmt.Errorf("rows %+v", rows)
+		case !near(pp.RPS, 2, 0.4) || !near(unknown.RPS, 1, 0.2) || pp.Workload != "productpage-v1" || pp.Namespace != "bookinfo" || !pp.Configured:
+			return fmt.Errorf("productpage %+v, unknown %+v", pp, unknown)
+		case login.Seen || !login.Configured || login.Workload != "productpage-v1":
+			return fmt.Errorf("login should be [not seen] under productpage-v1: %+v", login)
+		}
+		return nil
+	})
+}
