@@ -13,7 +13,7 @@ export ROUTEBUNDLE_BIN := $(BIN)
 
 FUZZTIME ?= 10s
 # Fuzz targets as package:Func; each runs for FUZZTIME in `make fuzz`.
-FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./manifest:FuzzPeekKind ./inventory:FuzzBuild ./inventory:FuzzRouteObjects \
+FUZZ_TARGETS := ./manifest:FuzzDecode ./manifest:FuzzPlainValue ./manifest:FuzzPeekKind ./inventory:FuzzBuild ./inventory:FuzzRouteObjects ./inventory:FuzzTagLabelName \
 	./attrgen:FuzzCompile ./attrgen:FuzzExtractRoutes ./attrgen:FuzzParseAttributeRef ./attrgen:FuzzLintCondition \
 	./attrgen:FuzzConditions ./attrgen:FuzzRegexProgramSize \
 	./scaffold:FuzzParseOpenAPI ./scaffold:FuzzParseRouteList ./scaffold:FuzzFromRoutes \
