@@ -86,7 +86,9 @@ type Options struct {
 	// Published, when set, is called with every inventory the controller
 	// publishes (see Inventory), in order, from the pass that built it: the
 	// exporter reports on the configuration as soon as it changes. It must
-	// not modify inv, and should return quickly.
+	// not modify inv, and should return quickly: it runs under the lock
+	// readers of the inventory take (the service hands inv to
+	// exporter.Offer, which renders it on a goroutine of its own).
 	Published func(inv *inventory.Inventory)
 	// Logger receives structured logs (default: discarded).
 	Logger *slog.Logger

@@ -58,3 +58,17 @@ func (l exporterLoop) Start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// exporterOffers applies the inventories the controller offers the
+// exporter (exporter.Offer), off the controller's pass. Every instance
+// reports its configuration, the leader or not.
+type exporterOffers struct{ e *exporter.Exporter }
+
+func (o exporterOffers) Start(ctx context.Context) error {
+	if err := o.e.RunOffers(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("exporter: %w", err)
+	}
+	return nil
+}
+
+func (exporterOffers) NeedLeaderElection() bool { return false }

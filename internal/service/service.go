@@ -132,8 +132,10 @@ func New(opts Options, logOut io.Writer) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setting up the manager: %w", err)
 	}
-	if err := s.mgr.Add(exporterLoop{s.exporter}); err != nil {
-		return nil, err
+	for _, r := range []manager.Runnable{exporterLoop{s.exporter}, exporterOffers{s.exporter}} {
+		if err := s.mgr.Add(r); err != nil {
+			return nil, err
+		}
 	}
 	copts := controller.Options{
 		Config:           bundleConfig,
@@ -143,7 +145,7 @@ func New(opts Options, logOut io.Writer) (*Service, error) {
 		ReadOnly:         opts.ExporterOnly,
 		ResyncPeriod:     opts.ResyncPeriod,
 		Recorder:         s.exporter.Recorder(),
-		Published:        s.exporter.SetInventory,
+		Published:        s.exporter.Offer,
 		Logger:           log,
 	}
 	if opts.Tune != nil {
