@@ -237,6 +237,21 @@ func TestNamespaceScoped(t *testing.T) {
 		})
 	})
 
+	// Nothing valid puts a route set's objects outside the namespaces of
+	// its sources, so the config check is complete: a targetRef naming
+	// another namespace is refused by Istio's CRD (the applyAll guard is
+	// for what the API server did not validate).
+	t.Run("cross-namespace targetRefs refused", func(t *testing.T) {
+		objs, err := k8stest.DecodeObjects([]byte(outsideGateway))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cl.Create(ctx, objs[0])
+		if err == nil || !strings.Contains(err.Error(), "cross namespace referencing is not currently supported") {
+			t.Errorf("a Telemetry targeting a Gateway in other: %v, want refused by the CRD", err)
+		}
+	})
+
 	t.Run("refused on reload", func(t *testing.T) {
 		writeConfig("rootNamespace: mesh-root\nrules: {release: prom, namespace: other}\n")
 		waitFor(t, "the config refused", func() error {
@@ -307,6 +322,20 @@ func TestNamespaceScoped(t *testing.T) {
 		t.Errorf("lists and watches beyond namespace-scoped mode's namespaces:\n%s", strings.Join(outside, "\n"))
 	}
 }
+
+// outsideGateway is a Telemetry in shop reading the route names of a
+// Gateway in other, outside the output namespaces.
+const outsideGateway = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: edge-route-names, namespace: shop}
+spec:
+  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: edge, namespace: other}]
+  metrics:
+  - providers: [{name: prometheus}]
+    overrides:
+    - match: {metric: REQUEST_COUNT, mode: CLIENT}
+      tagOverrides: {edge_route: {value: xds.route_name}}
+`
 
 func getObject(t *testing.T, cl crclient.Client, kind, ns, name string) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}

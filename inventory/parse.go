@@ -58,7 +58,14 @@ func parseTargetRef(f *fields, v any, path manifest.Path) (TargetRef, bool) {
 	bad := f.bad
 	ref := TargetRef{Kind: f.requiredStr(m, "kind", path.Key("kind")), Name: f.requiredStr(m, "name", path.Key("name"))}
 	ref.Group, _ = f.str(m, "group", path.Key("group"))
-	ref.Namespace, _ = f.str(m, "namespace", path.Key("namespace"))
+	if ns, _ := f.str(m, "namespace", path.Key("namespace")); ns != "" {
+		// Istio's CRDs allow no namespace at all here (the CEL rule
+		// self.size() == 0, "cross namespace referencing is not currently
+		// supported"), the policy's own included. The reference is kept,
+		// to the policy's namespace, so that the policy stays targeted.
+		f.invalid(path.Key("namespace"), "%s: the API server refuses any namespace in a targetRef (cross namespace referencing is not currently supported); leave it out, the policy's own namespace applies", path.Key("namespace"))
+		bad = f.bad
+	}
 	return ref, f.bad == bad
 }
 

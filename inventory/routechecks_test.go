@@ -123,3 +123,20 @@ func TestParentRefNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetRefNamespace: Istio's CRDs refuse a namespace in a policy's
+// targetRef (the CEL rule self.size() == 0, the policy's own namespace
+// included): RB002 at the field, and the policy stays targeted, at its own
+// namespace's waypoint.
+func TestTargetRefNamespace(t *testing.T) {
+	for _, ns := range []string{"bookinfo", "other"} {
+		tel := routeNameTelemetry("bookinfo", "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: waypoint\n    namespace: "+ns+"\n", "SERVER", "xds.route_name")
+		inv := build(t, docs(bookinfoAmbient, reviewsRoute, tel))
+		if got := briefs(inv.Diagnostics); !slices.Equal(got, []string{"RB002 Telemetry/bookinfo/route-names spec.targetRefs[0].namespace"}) {
+			t.Errorf("namespace %s: %q", ns, got)
+		}
+		if len(inv.RouteSets) != 1 || inv.RouteSets[0].Scope.Kind != ScopeWaypoint || inv.RouteSets[0].Namespace != "bookinfo" {
+			t.Errorf("namespace %s: %d route sets %+v", ns, len(inv.RouteSets), inv.RouteSets)
+		}
+	}
+}
