@@ -68,7 +68,7 @@ func fullSnapshot(p *plan) *snapshot {
 		}
 		w := workloadKey{namespace: d.namespace, workload: sp.rs.Scope.Selector["app"]}
 		s.codes[w] = 2
-		s.peers[w] = map[string]float64{"destination": 3}
+		s.peers[w] = map[peerKey]float64{{reporter: "destination"}: 3}
 		s.buckets[w] = 20
 		s.unknown[unknownKey{w, tag, false}] = 0.01
 	}
