@@ -237,7 +237,7 @@ func setMetrics(out []prometheus.Metric, d *descs, sp *setPlan, s *snapshot) []p
 // request it covers: per destination workload of its traffic, (routes +
 // unknown) x distinct response codes x distinct (reporter, source
 // workload, proxy) triples of the reporters of its side that carry the
-// tag; the duration histogram multiplies that by the buckets seen. It
+// tag, on the client side only the set's own proxies (clientsOf); the duration histogram multiplies that by the buckets seen. It
 // reads traffic whether or not the tag is there yet, so a new route set is
 // judged before it lands.
 func predict(sp *setPlan, s *snapshot) metricCounts {
@@ -250,8 +250,9 @@ func predict(sp *setPlan, s *snapshot) metricCounts {
 			continue
 		}
 		peers := 0.0
-		for rep, n := range s.peers[w] {
-			if reporters[rep] && (rep == series.ClientReporter) == t.ClientSide {
+		for k, n := range s.peers[w] {
+			if reporters[k.reporter] && (k.reporter == series.ClientReporter) == t.ClientSide &&
+				(sp.clients == nil || sp.clients.has(k)) {
 				peers += n
 			}
 		}

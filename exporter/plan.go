@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"time"
@@ -31,6 +32,10 @@ type plan struct {
 	// byApp: some traffic is restricted to apps, so the topology queries
 	// group by destination_app too.
 	byApp bool
+	// clientApps: some client-side set's proxies are told apart by their
+	// app label, so the peers query groups its client-side rows by
+	// source_app too.
+	clientApps bool
 	// slack is valueSlack; tests lower it to take the filtered path.
 	slack int
 }
@@ -65,6 +70,44 @@ type setPlan struct {
 	// known holds routes for lookups; trafficKnown the values of every set
 	// of its traffic, which are configured there.
 	known, trafficKnown map[string]bool
+	// clients are the proxies whose reports carry the tag, for a set read
+	// on the client side; nil otherwise.
+	clients *clientProxies
+}
+
+// clientProxies are the client proxies of a route set read on the client
+// side, as the source labels of istio_requests_total can tell them:
+// namespace ("" for every namespace) and app ("" for any). The traffic of
+// such sets is shared by every client-side set of the tag (one
+// inventory.Traffic), but each set's routes are written by its own proxies
+// only, so that is the peers its prediction counts.
+type clientProxies struct{ namespace, app string }
+
+// clientsOf are the proxies of a set read on the client side (nil for a
+// server-side set). A gateway's (inventory.ScopeGateway) are its
+// deployment's pods in the gateway's namespace. Its workload is named
+// <gateway>-<class> only when istiod deploys it (a manual deployment, or
+// one named by annotation, is anything), and matching source_workload
+// would make the peers query a row per client workload and destination:
+// the namespace is the bound, exact in the usual layout of a gateway
+// namespace holding gateways only. Client sidecars are those its
+// Telemetry reaches: its namespace (every one from the root namespace),
+// and of them, when it selects by app, those with that app (source_app;
+// other selector labels have no metrics label, and are not narrowed).
+func clientsOf(rs *inventory.RouteSet) *clientProxies {
+	if rs.Reporter != inventory.ReporterSource {
+		return nil
+	}
+	c := &clientProxies{app: rs.Scope.Selector["app"]}
+	if rs.Scope.Kind != inventory.ScopeMesh {
+		c.namespace = cmp.Or(rs.Scope.Namespace, rs.Namespace)
+	}
+	return c
+}
+
+// has reports whether the client proxies include those of peer k.
+func (c *clientProxies) has(k peerKey) bool {
+	return (c.namespace == "" || c.namespace == k.namespace) && (c.app == "" || c.app == k.app)
 }
 
 // newPlan groups the route sets of inv into their traffic, the way the
@@ -100,7 +143,8 @@ func newPlan(inv *inventory.Inventory) *plan {
 	byTraffic := map[*inventory.Traffic]map[string]bool{}
 	for i := range inv.RouteSets {
 		rs := &inv.RouteSets[i]
-		sp := &setPlan{rs: rs, known: map[string]bool{}, traffic: trafficOf[rs]}
+		sp := &setPlan{rs: rs, known: map[string]bool{}, traffic: trafficOf[rs], clients: clientsOf(rs)}
+		p.clientApps = p.clientApps || sp.clients != nil && sp.clients.app != ""
 		for _, v := range append(rs.RouteValues(), series.UnknownRoute) {
 			if !sp.known[v] {
 				sp.known[v] = true
@@ -144,6 +188,10 @@ const (
 	labelApp       = series.LabelApp
 	labelName      = labels.MetricName
 	labelInstance  = "instance"
+	// The client's labels, which the peers query counts by.
+	labelSourceNamespace = "source_workload_namespace"
+	labelSourceWorkload  = "source_workload"
+	labelSourceApp       = "source_app"
 	// labelTag is added by label_replace to the prefix-mangled series.
 	labelTag = series.LabelRouteTag
 	// labelSide is added by label_replace to the rows of a per-tag query:
@@ -220,16 +268,37 @@ func (p *plan) queries(rate time.Duration) []query {
 	distinct := func(v parser.Expr, label ...string) parser.Expr {
 		return pql.Aggregate(parser.COUNT, pql.Aggregate(parser.GROUP, v, append(slices.Clone(byWorkload), label...)...), byWorkload...)
 	}
-	peers := pql.Aggregate(parser.COUNT,
-		pql.Aggregate(parser.GROUP, reqs, append(slices.Clone(byWorkload), series.LabelReporter,
-			"source_workload_namespace", "source_workload", labelInstance)...),
-		append(slices.Clone(byWorkload), series.LabelReporter)...)
 	return append(qs,
 		query{kind: qCodes, expr: distinct(reqs, series.LabelResponseCode).String()},
-		query{kind: qPeers, expr: peers.String()},
+		query{kind: qPeers, expr: p.peersQuery(scope, byWorkload).String()},
 		query{kind: qBuckets, expr: distinct(pql.Vector(series.IstioRequestDurationBucket, scope...), series.LabelLE).String()},
 		query{kind: qMangled, expr: p.mangledQuery().String()},
 	)
+}
+
+// peersQuery counts the distinct (source workload, proxy) pairs reporting
+// requests to each destination workload, by reporter. The client-side rows
+// are told apart by source namespace too (and source app, where a
+// client-side set selects its sidecars by app), since a client-side set's
+// tag is only on its own proxies' reports (clientsOf): a row per
+// destination workload and client namespace (or app), bounded by the
+// mesh's namespaces and apps, never by routes or pods. The server side
+// keeps one row per destination workload and reporter.
+func (p *plan) peersQuery(scope []*labels.Matcher, byWorkload []string) parser.Expr {
+	peers := func(reporter *labels.Matcher, source ...string) parser.Expr {
+		outer := by(byWorkload, append([]string{series.LabelReporter}, source...)...)
+		return pql.Aggregate(parser.COUNT,
+			pql.Aggregate(parser.GROUP, pql.Vector(series.IstioRequestsTotal, with(scope, reporter)...),
+				by(outer, labelSourceWorkload, labelInstance)...),
+			outer...)
+	}
+	source := []string{labelSourceNamespace}
+	if p.clientApps {
+		source = append(source, labelSourceApp)
+	}
+	return pql.Binary(parser.LOR,
+		peers(pql.Neq(series.LabelReporter, series.ClientReporter)),
+		peers(pql.Eq(series.LabelReporter, series.ClientReporter), source...))
 }
 
 func (p *plan) namespaceMatchers() []*labels.Matcher {

@@ -99,3 +99,55 @@ func TestPlanSides(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictCountsTheClientSideSetsOwnProxies: every client-side set of a
+// tag shares one traffic, but each set's routes are written by its own
+// proxies only: its prediction counts the peers in its namespace (of its
+// app, for sidecars selected by app), a root set's every client; the
+// server side counts every server-side reporter, as before.
+func TestPredictCountsTheClientSideSetsOwnProxies(t *testing.T) {
+	count := []inventory.Metric{inventory.RequestCount}
+	routes := []inventory.Route{{Value: "a"}}
+	client := func(id, ns string, scope inventory.Scope) inventory.RouteSet {
+		return inventory.RouteSet{ID: id, Namespace: ns, Scope: scope, Tag: "route_name", Metrics: count, Reporter: inventory.ReporterSource, Routes: routes}
+	}
+	inv := &inventory.Inventory{RouteSets: []inventory.RouteSet{
+		client("gw", "istio-ingress", inventory.Scope{Kind: inventory.ScopeGateway, Namespace: "istio-ingress"}),
+		client("frontend", "frontend", inventory.Scope{Kind: inventory.ScopeWorkload, Namespace: "frontend", Selector: map[string]string{"app": "frontend"}}),
+		client("root", inventory.RootNamespace, inventory.Scope{Kind: inventory.ScopeMesh}),
+		{ID: "server", Namespace: "bookinfo", Scope: inventory.Scope{Kind: inventory.ScopeNamespace, Namespace: "bookinfo"}, Tag: "operation", Metrics: count, Mode: "SERVER", Routes: routes},
+	}}
+	p := newPlan(inv)
+	var peersExpr string
+	for _, q := range p.queries(5 * time.Minute) {
+		if q.kind == qPeers {
+			peersExpr = q.expr
+		}
+	}
+	if _, err := parser.NewParser(parser.Options{}).ParseExpr(peersExpr); err != nil || !strings.Contains(peersExpr, labelSourceApp) || !strings.Contains(peersExpr, labelSourceNamespace) {
+		t.Errorf("peers query %s (%v): want the client side by source namespace and app", peersExpr, err)
+	}
+	w := workloadKey{namespace: "bookinfo", workload: "productpage-v1"}
+	s := newSnapshot()
+	s.codes[w] = 2
+	s.peers[w] = map[peerKey]float64{
+		{reporter: "source", namespace: "istio-ingress", app: "bookinfo-gateway-istio"}: 2,
+		{reporter: "source", namespace: "frontend", app: "frontend"}:                    1,
+		{reporter: "source", namespace: "frontend", app: "admin"}:                       1,
+		{reporter: "source", namespace: "shop", app: "storefront"}:                      3,
+		{reporter: "destination"}: 4,
+	}
+	// (a + unknown) x 2 codes x the peers of each set.
+	want := map[string]float64{"gw": 2 * 2 * 2, "frontend": 2 * 2 * 1, "root": 2 * 2 * (2 + 1 + 1 + 3), "server": 2 * 2 * 4}
+	for _, sp := range p.sets {
+		if got := predict(sp, s).requests; got != want[sp.rs.ID] {
+			t.Errorf("predicted series of %s = %g, want %g", sp.rs.ID, got, want[sp.rs.ID])
+		}
+	}
+	// Without a set selecting its clients by app, the rows are by
+	// namespace only.
+	q := newPlan(&inventory.Inventory{RouteSets: inv.RouteSets[:1]}).peersQuery(nil, []string{labelNamespace, labelWorkload})
+	if strings.Contains(q.String(), labelSourceApp) {
+		t.Errorf("peers query groups by source_app with no set selecting by app: %s", q)
+	}
+}

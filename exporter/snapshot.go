@@ -32,7 +32,7 @@ type snapshot struct {
 	unknown     map[unknownKey]float64
 	// Topology, per destination workload.
 	codes   map[workloadKey]float64
-	peers   map[workloadKey]map[string]float64 // reporter → (source, proxy) pairs
+	peers   map[workloadKey]map[peerKey]float64 // → (source, proxy) pairs
 	buckets map[workloadKey]float64
 	mangled map[namespaceTag]float64
 
@@ -67,6 +67,11 @@ func (d dest) in(t *inventory.Traffic) bool { return t.Covers(d.namespace, d.app
 // topology queries group by it.
 type workloadKey struct{ namespace, workload, app string }
 
+// peerKey is a reporter of requests to a workload and, for the client
+// side, the namespace and app (where the peers query groups by it) of
+// the clients.
+type peerKey struct{ reporter, namespace, app string }
+
 type unknownKey struct {
 	workloadKey
 	tag    string
@@ -84,7 +89,7 @@ func newSnapshot() *snapshot {
 		unknown:     map[unknownKey]float64{},
 		mangled:     map[namespaceTag]float64{},
 		codes:       map[workloadKey]float64{},
-		peers:       map[workloadKey]map[string]float64{},
+		peers:       map[workloadKey]map[peerKey]float64{},
 		buckets:     map[workloadKey]float64{},
 	}
 }
@@ -328,10 +333,12 @@ func (s *snapshot) read(q query, vec model.Vector) error {
 			s.codes[w] += v
 		case qPeers:
 			rep, _ := get(series.LabelReporter)
+			srcNS, _ := get(labelSourceNamespace)
+			srcApp, _ := get(labelSourceApp)
 			if s.peers[w] == nil {
-				s.peers[w] = map[string]float64{}
+				s.peers[w] = map[peerKey]float64{}
 			}
-			s.peers[w][rep] += v
+			s.peers[w][peerKey{rep, srcNS, srcApp}] += v
 		case qBuckets:
 			s.buckets[w] += v
 		case qMangled:
