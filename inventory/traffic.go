@@ -63,14 +63,22 @@ func (t *Traffic) MeshWide() bool { return t.Namespace == "" }
 // traffic's.
 func (t *Traffic) Covers(ns, app string, clientSide bool) bool {
 	switch {
-	case clientSide != t.ClientSide:
+	case clientSide != t.ClientSide || !t.CoversNamespace(ns):
 		return false
 	case t.Namespace != "":
-		return ns == t.Namespace
-	case slices.Contains(t.Exclude, ns):
-		return false
+		return true
 	}
 	return len(t.Apps) == 0 || slices.Contains(t.Apps, app)
+}
+
+// CoversNamespace reports whether some of the traffic's requests go to
+// destination namespace ns: all of them for traffic to one namespace or
+// mesh-wide without an app restriction, those of its apps otherwise.
+func (t *Traffic) CoversNamespace(ns string) bool {
+	if t.MeshWide() {
+		return !slices.Contains(t.Exclude, ns)
+	}
+	return ns == t.Namespace
 }
 
 // Reporter is the reporter label value, or regex, of the traffic's side.

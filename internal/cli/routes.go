@@ -146,7 +146,7 @@ func queryRoutes(ctx context.Context, api promv1.API, inv *inventory.Inventory, 
 	rep := &routesReport{}
 	tags := map[string][]*inventory.Traffic{}
 	for _, t := range inv.Traffic() {
-		if o.namespace == "" || coversNamespace(t, o.namespace) {
+		if o.namespace == "" || t.CoversNamespace(o.namespace) {
 			tags[t.Tag] = append(tags[t.Tag], t)
 		}
 	}
@@ -175,17 +175,6 @@ func queryRoutes(ctx context.Context, api promv1.API, inv *inventory.Inventory, 
 	}
 	sortRouteRows(rep.rows)
 	return rep, nil
-}
-
-// coversNamespace reports whether t classifies requests to destination
-// namespace ns (some of them, for traffic restricted to apps): a gateway's
-// or client sidecars' route names classify the requests to the namespaces
-// they route to, not their own.
-func coversNamespace(t *inventory.Traffic, ns string) bool {
-	if t.MeshWide() {
-		return !slices.Contains(t.Exclude, ns)
-	}
-	return t.Namespace == ns
 }
 
 // recordedTags are the route tags whose request-rate recording rule
@@ -340,7 +329,7 @@ func withUnseen(rows map[routeKey]*routeRow, traffic []*inventory.Traffic, q rou
 			return true
 		}
 		for _, t := range traffic {
-			if coversNamespace(t, ns) && slices.ContainsFunc(t.Sets, func(rs *inventory.RouteSet) bool { return slices.Contains(rs.RouteValues(), v) }) {
+			if t.CoversNamespace(ns) && slices.ContainsFunc(t.Sets, func(rs *inventory.RouteSet) bool { return slices.Contains(rs.RouteValues(), v) }) {
 				return true
 			}
 		}
@@ -352,7 +341,7 @@ func withUnseen(rows map[routeKey]*routeRow, traffic []*inventory.Traffic, q rou
 	for _, t := range traffic {
 		var workloads []routeKey
 		for k := range rows {
-			if w := (routeKey{k.namespace, k.workload, ""}); coversNamespace(t, k.namespace) && !slices.Contains(workloads, w) {
+			if w := (routeKey{k.namespace, k.workload, ""}); t.CoversNamespace(k.namespace) && !slices.Contains(workloads, w) {
 				workloads = append(workloads, w)
 			}
 		}
